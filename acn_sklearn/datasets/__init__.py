@@ -1,0 +1,5 @@
+"""Datasets: QM9 offline from the ``qm9pack`` wheel, cached after the first load."""
+
+from ._qm9 import QM9_PROPERTIES, get_data_home, load_qm9
+
+__all__ = ["QM9_PROPERTIES", "get_data_home", "load_qm9"]

@@ -1,0 +1,291 @@
+"""The molecule format shared by every estimator.
+
+Canonical X is a float array of shape ``(n_molecules, max_atoms, 4)`` whose rows
+are ``[Z, x, y, z]`` (nuclear charge, Cartesian coordinates in Angstrom). Molecules
+with fewer atoms are padded at the end with all-zero rows (``Z = 0``).
+
+:func:`to_array` converts any accepted input (that array, a sequence of
+:class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs) into the canonical array;
+:func:`check_molecules` converts *and* validates, and is what every estimator
+calls. Errors name the molecule (its index in X) and the problem; nothing is
+silently dropped, truncated or re-ordered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from os import PathLike
+
+import numpy as np
+from ase import Atoms
+from ase.data import chemical_symbols
+
+__all__ = [
+    "MAX_Z",
+    "MIN_DISTANCE",
+    "check_molecules",
+    "n_atoms",
+    "read_xyz",
+    "to_array",
+    "to_atoms",
+    "to_zr",
+]
+
+#: Largest nuclear charge of a known element (oganesson).
+MAX_Z = len(chemical_symbols) - 1
+
+#: Two atoms closer than this (Angstrom) are "on top of each other". The shortest
+#: chemical bond (H2, 0.74 A) is well above it.
+MIN_DISTANCE = 0.5
+
+
+def _as_zr_pair(molecule, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(Z, R)`` of one molecule given as ase.Atoms or a (Z, R) pair."""
+    if isinstance(molecule, Atoms):
+        return molecule.numbers.astype(float), np.asarray(molecule.positions, float)
+    try:
+        z, r = molecule
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"molecule {index}: expected ase.Atoms or a (Z, R) pair, "
+            f"got {type(molecule).__name__}"
+        ) from None
+    z = np.asarray(z, dtype=float)
+    r = np.asarray(r, dtype=float)
+    if z.ndim != 1 or r.ndim != 2 or r.shape[1] != 3 or len(z) != len(r):
+        raise ValueError(
+            f"molecule {index}: Z must have shape (n_atoms,) and R (n_atoms, 3); "
+            f"got Z {z.shape} and R {r.shape}"
+        )
+    return z, r
+
+
+def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
+    """Convert molecules to the canonical padded array.
+
+    Parameters
+    ----------
+    molecules : array-like of shape (n_molecules, n_rows, 4), or sequence
+        The canonical array (any float or int dtype), a sequence of
+        :class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs with ``Z`` of
+        shape (n_atoms,) and ``R`` of shape (n_atoms, 3) in Angstrom.
+    max_atoms : int, optional
+        Width of the returned array. Trailing all-padding rows are removed or
+        added to reach it. By default the array keeps its width (array input)
+        or is as wide as the largest molecule (sequence input).
+
+    Returns
+    -------
+    X : ndarray of shape (n_molecules, max_atoms, 4), float64
+        Rows ``[Z, x, y, z]``, zero rows at the end of each molecule. A new
+        array: the input is never modified.
+
+    Raises
+    ------
+    ValueError
+        If the input has the wrong shape, or a molecule has more than
+        ``max_atoms`` atoms (molecules are never truncated).
+    """
+    if isinstance(molecules, np.ndarray) and molecules.dtype != object:
+        if molecules.ndim != 3 or molecules.shape[2] != 4:
+            raise ValueError(
+                "X must have shape (n_molecules, max_atoms, 4) with rows "
+                f"[Z, x, y, z]; got shape {molecules.shape}"
+            )
+        X = np.array(molecules, dtype=np.float64)
+    else:
+        if isinstance(molecules, Atoms):
+            raise ValueError(
+                "X must be a sequence of molecules; wrap a single ase.Atoms in a list"
+            )
+        pairs = [_as_zr_pair(m, i) for i, m in enumerate(molecules)]
+        width = max((len(z) for z, _ in pairs), default=0)
+        X = np.zeros((len(pairs), width, 4))
+        for i, (z, r) in enumerate(pairs):
+            X[i, : len(z), 0] = z
+            X[i, : len(z), 1:] = r
+    if max_atoms is not None:
+        X = _set_width(X, int(max_atoms))
+    return X
+
+
+def _set_width(X: np.ndarray, max_atoms: int) -> np.ndarray:
+    width = X.shape[1]
+    if max_atoms >= width:
+        return np.pad(X, ((0, 0), (0, max_atoms - width), (0, 0)))
+    too_big = np.flatnonzero(np.any(X[:, max_atoms:, 0] != 0, axis=1))
+    if len(too_big):
+        i = too_big[0]
+        raise ValueError(
+            f"molecule {i}: has {n_atoms(X[i : i + 1])[0]} atoms, more than "
+            f"max_atoms={max_atoms} ({len(too_big)} molecule(s) too large)"
+        )
+    return np.ascontiguousarray(X[:, :max_atoms])
+
+
+def n_atoms(X: np.ndarray) -> np.ndarray:
+    """Number of real (non-padding) atoms of each molecule of a canonical array."""
+    return np.count_nonzero(X[:, :, 0], axis=1)
+
+
+def _first_bad(mask: np.ndarray) -> int | None:
+    bad = np.flatnonzero(mask)
+    return int(bad[0]) if len(bad) else None
+
+
+def _raise_for(mask: np.ndarray, problem: str) -> None:
+    """Raise for the first molecule flagged in ``mask`` (n_molecules,)."""
+    i = _first_bad(mask)
+    if i is not None:
+        more = int(mask.sum()) - 1
+        suffix = f" ({more} more molecule(s) with the same problem)" if more else ""
+        raise ValueError(f"molecule {i}: {problem}{suffix}")
+
+
+def check_molecules(
+    molecules,
+    *,
+    max_atoms: int | None = None,
+    min_distance: float = MIN_DISTANCE,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert molecules to the canonical array and validate them.
+
+    Every estimator and transformer of the package calls this on its input.
+
+    Parameters
+    ----------
+    molecules : array-like or sequence
+        Anything :func:`to_array` accepts.
+    max_atoms : int, optional
+        Width of the returned array (see :func:`to_array`).
+    min_distance : float, default=0.5
+        Two atoms of one molecule closer than this (Angstrom) are an error.
+    allow_empty : bool, default=False
+        Whether X may hold zero molecules.
+
+    Returns
+    -------
+    X : ndarray of shape (n_molecules, max_atoms, 4), float64
+        The validated canonical array.
+
+    Raises
+    ------
+    ValueError
+        Naming the first offending molecule (its index in X) and the problem:
+        wrong shape, no molecules, non-finite values, a non-integer, negative or
+        unknown nuclear charge, an empty molecule, a padding row between atoms
+        or with non-zero coordinates, or two atoms closer than ``min_distance``.
+    """
+    X = to_array(molecules, max_atoms=max_atoms)
+    if len(X) == 0 and not allow_empty:
+        raise ValueError("X holds no molecules")
+    Z = X[:, :, 0]
+    R = X[:, :, 1:]
+    _raise_for(~np.isfinite(Z).all(axis=1), "nuclear charge Z is NaN or infinite")
+    _raise_for(~np.isfinite(R).all(axis=(1, 2)), "coordinates contain NaN or inf")
+    _raise_for((Z != np.round(Z)).any(axis=1), "nuclear charge Z is not an integer")
+    _raise_for((Z < 0).any(axis=1), "nuclear charge Z is negative")
+    _raise_for(
+        (Z > MAX_Z).any(axis=1), f"nuclear charge Z is not a known element (> {MAX_Z})"
+    )
+    real = Z > 0
+    _raise_for(~real.any(axis=1), "empty molecule (no atom with Z > 0)")
+    # A real atom after a padding row means padding in the middle of a molecule.
+    _raise_for(
+        (real[:, 1:] & ~real[:, :-1]).any(axis=1),
+        "padding row (Z = 0) between atoms; padding must come after all atoms",
+    )
+    _raise_for(
+        ((R != 0).any(axis=2) & ~real).any(axis=1),
+        "padding row (Z = 0) with non-zero coordinates; padding rows must be all "
+        "zero (is an atom missing its Z?)",
+    )
+    _check_distances(X, real, min_distance)
+    return X
+
+
+def _check_distances(
+    X: np.ndarray, real: np.ndarray, min_distance: float, chunk: int = 4096
+) -> None:
+    """Raise if two real atoms of one molecule are closer than ``min_distance``."""
+    width = X.shape[1]
+    off_diagonal = ~np.eye(width, dtype=bool)
+    for start in range(0, len(X), chunk):
+        R = X[start : start + chunk, :, 1:]
+        m = real[start : start + chunk]
+        diff = R[:, :, None, :] - R[:, None, :, :]
+        d2 = np.einsum("mijk,mijk->mij", diff, diff)
+        pair = m[:, :, None] & m[:, None, :] & off_diagonal
+        close = (pair & (d2 < min_distance**2)).any(axis=(1, 2))
+        i = _first_bad(close)
+        if i is not None:
+            a, b = np.argwhere(pair[i] & (d2[i] < min_distance**2))[0]
+            raise ValueError(
+                f"molecule {start + i}: atoms {a} and {b} are "
+                f"{np.sqrt(d2[i, a, b]):.3g} A apart, closer than "
+                f"min_distance={min_distance} A"
+            )
+
+
+def to_zr(X) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split molecules into ``(Z, R)`` pairs without padding.
+
+    Parameters
+    ----------
+    X : array-like or sequence
+        Anything :func:`to_array` accepts.
+
+    Returns
+    -------
+    list of (ndarray of int, ndarray of shape (n_atoms, 3))
+    """
+    X = to_array(X)
+    counts = n_atoms(X)
+    return [
+        (X[i, :k, 0].astype(int), X[i, :k, 1:].copy()) for i, k in enumerate(counts)
+    ]
+
+
+def to_atoms(X) -> list[Atoms]:
+    """Convert molecules to a list of :class:`ase.Atoms`.
+
+    Parameters
+    ----------
+    X : array-like or sequence
+        Anything :func:`to_array` accepts.
+
+    Returns
+    -------
+    list of ase.Atoms
+    """
+    return [Atoms(numbers=z, positions=r) for z, r in to_zr(X)]
+
+
+def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
+    """Read molecules from .xyz or extended .xyz files through ase.
+
+    Every frame of every file is read, in order. Properties written in an
+    extended-xyz comment line (``energy=-40.4 name=methane``) end up in each
+    molecule's ``info`` dictionary.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        One file or several.
+
+    Returns
+    -------
+    list of ase.Atoms
+        Accepted as X by every estimator; :func:`to_array` makes the canonical
+        array.
+    """
+    from ase.io import read
+
+    if isinstance(paths, (str, PathLike)):
+        paths = [paths]
+    molecules: list[Atoms] = []
+    for path in paths:
+        frames = read(path, index=":", format="extxyz")
+        molecules.extend(frames if isinstance(frames, Sequence) else [frames])
+    return molecules

@@ -1,0 +1,26 @@
+"""Shared fixtures: a small real QM9 subset that needs no qm9pack."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acn_sklearn.molecules import read_xyz, to_array
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def qm9_subset_atoms():
+    """400 QM9 molecules as ase.Atoms, their QM9 targets in ``atoms.info``."""
+    return read_xyz(DATA / "qm9_subset.extxyz")
+
+
+@pytest.fixture(scope="session")
+def qm9_subset(qm9_subset_atoms):
+    """``(X, y)``: canonical array (400, 29, 4) and U_atomization in kcal/mol."""
+    X = to_array(qm9_subset_atoms, max_atoms=29)
+    y = np.array([atoms.info["U_atomization"] for atoms in qm9_subset_atoms])
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
