@@ -1,5 +1,10 @@
-"""acn_sklearn: AtomCloudNet and kernel baselines for molecular properties, sklearn style."""
+"""acn_sklearn: AtomCloudNet and kernel baselines for molecular properties, sklearn style.
 
+The estimators are imported on first use, so ``import acn_sklearn`` (and the
+``acn-sklearn`` command) stay fast when torch is not needed.
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -7,4 +12,25 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+_PUBLIC = {
+    "ACNRegressor": ".acn",
+    "CoulombMatrix": ".representations",
+    "SLATM": ".representations",
+    "FCHL19": ".representations",
+    "KernelRidgeRegressor": ".kernel_ridge",
+    "make_cm_krr": ".pipelines",
+    "make_slatm_krr": ".pipelines",
+    "make_fchl19_krr": ".pipelines",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,74 @@
+"""What every benchmark shares: the fixed QM9 held-out split and writing results to docs.
+
+The test set is 2,000 QM9 molecules drawn once with a fixed seed; training subsets of
+size N are the first N molecules of a seeded permutation of the remaining ones, so a
+larger N contains every smaller one. No benchmark fits, stops early or tunes on the
+test set.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from acn_sklearn.datasets import load_qm9
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+TEST_SEED = 0
+N_TEST = 2000
+
+
+def held_out_split(n_train: int, *, target="U_atomization", repeat: int = 0):
+    """Return ``X_train, y_train, X_test, y_test`` of the fixed benchmark split.
+
+    Parameters
+    ----------
+    n_train : int
+        Training-set size N.
+    target : str or list of str
+        QM9 target(s).
+    repeat : int
+        Index of the training subset: repeat 0, 1, ... draw different N molecules
+        from the same training pool; the test set never changes.
+    """
+    X, y = load_qm9(target=target, return_X_y=True)
+    order = np.random.default_rng(TEST_SEED).permutation(len(X))
+    test, pool = order[:N_TEST], order[N_TEST:]
+    train = np.random.default_rng(1000 + repeat).permutation(pool)[:n_train]
+    return X[train], y[train], X[test], y[test]
+
+
+def machine() -> str:
+    """One line saying what machine the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"torch {torch.__version__}, {platform.system()}")
+
+
+def write_report(name: str, title: str, body: str) -> Path:
+    """Write ``docs/benchmarks/<name>.md`` with date, machine and the command that ran."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+    text = (f"# {title}\n\n"
+            f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n"
+            f"- machine: {machine()}\n"
+            f"- command: `{command}`\n\n{body.strip()}\n")
+    path = DOCS / f"{name}.md"
+    path.write_text(text)
+    print(f"wrote {path}")
+    return path
