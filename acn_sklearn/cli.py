@@ -20,16 +20,25 @@ def _data(args: argparse.Namespace) -> None:
     Z = qm9.data[:, :, 0].astype(int)
     elements, counts = np.unique(Z[Z > 0], return_counts=True)
     sizes = n_atoms(qm9.data)
-    print(f"QM9: {len(qm9.data):,} molecules, {sizes.sum():,} atoms "
-          f"({sizes.min()} to {sizes.max()} per molecule, mean {sizes.mean():.1f})")
-    print("elements: " + ", ".join(
-        f"{chemical_symbols[z]} ({c:,} atoms)" for z, c in zip(elements, counts, strict=True)))
+    print(
+        f"QM9: {len(qm9.data):,} molecules, {sizes.sum():,} atoms "
+        f"({sizes.min()} to {sizes.max()} per molecule, mean {sizes.mean():.1f})"
+    )
+    print(
+        "elements: "
+        + ", ".join(
+            f"{chemical_symbols[z]} ({c:,} atoms)" for z, c in zip(elements, counts, strict=True)
+        )
+    )
     print(f"X: {qm9.data.shape} array of rows [Z, x, y, z] in Angstrom, zero-padded")
     print("targets:")
     for j, name in enumerate(TARGET_NAMES):
         y = qm9.target[:, j]
-        about = QM9_PROPERTIES[name][2] if name in QM9_PROPERTIES else (
-            f"atomization energy from {name.split('_')[0]}")
+        about = (
+            QM9_PROPERTIES[name][2]
+            if name in QM9_PROPERTIES
+            else (f"atomization energy from {name.split('_')[0]}")
+        )
         print(f"  {name:15s} {UNITS[name]:12s} {y.mean():12.4g} +- {y.std():<10.4g} {about}")
 
 

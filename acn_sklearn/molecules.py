@@ -47,8 +47,7 @@ def _as_zr_pair(molecule, index: int) -> tuple[np.ndarray, np.ndarray]:
         z, r = molecule
     except (TypeError, ValueError):
         raise ValueError(
-            f"molecule {index}: expected ase.Atoms or a (Z, R) pair, "
-            f"got {type(molecule).__name__}"
+            f"molecule {index}: expected ase.Atoms or a (Z, R) pair, got {type(molecule).__name__}"
         ) from None
     z = np.asarray(z, dtype=float)
     r = np.asarray(r, dtype=float)
@@ -95,9 +94,7 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
         X = np.array(molecules, dtype=np.float64)
     else:
         if isinstance(molecules, Atoms):
-            raise ValueError(
-                "X must be a sequence of molecules; wrap a single ase.Atoms in a list"
-            )
+            raise ValueError("X must be a sequence of molecules; wrap a single ase.Atoms in a list")
         pairs = [_as_zr_pair(m, i) for i, m in enumerate(molecules)]
         width = max((len(z) for z, _ in pairs), default=0)
         X = np.zeros((len(pairs), width, 4))
@@ -186,9 +183,7 @@ def check_molecules(
     _raise_for(~np.isfinite(R).all(axis=(1, 2)), "coordinates contain NaN or inf")
     _raise_for((Z != np.round(Z)).any(axis=1), "nuclear charge Z is not an integer")
     _raise_for((Z < 0).any(axis=1), "nuclear charge Z is negative")
-    _raise_for(
-        (Z > MAX_Z).any(axis=1), f"nuclear charge Z is not a known element (> {MAX_Z})"
-    )
+    _raise_for((Z > MAX_Z).any(axis=1), f"nuclear charge Z is not a known element (> {MAX_Z})")
     real = Z > 0
     _raise_for(~real.any(axis=1), "empty molecule (no atom with Z > 0)")
     # A real atom after a padding row means padding in the middle of a molecule.
@@ -242,9 +237,7 @@ def to_zr(X) -> list[tuple[np.ndarray, np.ndarray]]:
     """
     X = to_array(X)
     counts = n_atoms(X)
-    return [
-        (X[i, :k, 0].astype(int), X[i, :k, 1:].copy()) for i, k in enumerate(counts)
-    ]
+    return [(X[i, :k, 0].astype(int), X[i, :k, 1:].copy()) for i, k in enumerate(counts)]
 
 
 def to_atoms(X) -> list[Atoms]:
@@ -267,7 +260,8 @@ def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
 
     Every frame of every file is read, in order. Properties written in an
     extended-xyz comment line (``energy=-40.4 name=methane``) end up in each
-    molecule's ``info`` dictionary.
+    molecule's ``info`` dictionary, including those ase reads as calculator
+    results (energy, dipole, ...).
 
     Parameters
     ----------
@@ -288,4 +282,7 @@ def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
     for path in paths:
         frames = read(path, index=":", format="extxyz")
         molecules.extend(frames if isinstance(frames, Sequence) else [frames])
+    for atoms in molecules:
+        if atoms.calc is not None:
+            atoms.info.update(atoms.calc.results)
     return molecules

@@ -56,18 +56,22 @@ def machine() -> str:
         pass
     import torch
 
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__}, {platform.system()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, {platform.system()}"
+    )
 
 
 def write_report(name: str, title: str, body: str) -> Path:
     """Write ``docs/benchmarks/<name>.md`` with date, machine and the command that ran."""
     DOCS.mkdir(parents=True, exist_ok=True)
     command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
-    text = (f"# {title}\n\n"
-            f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n"
-            f"- machine: {machine()}\n"
-            f"- command: `{command}`\n\n{body.strip()}\n")
+    text = (
+        f"# {title}\n\n"
+        f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n"
+        f"- machine: {machine()}\n"
+        f"- command: `{command}`\n\n{body.strip()}\n"
+    )
     path = DOCS / f"{name}.md"
     path.write_text(text)
     print(f"wrote {path}")

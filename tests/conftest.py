@@ -24,3 +24,9 @@ def qm9_subset(qm9_subset_atoms):
     X.setflags(write=False)
     y.setflags(write=False)
     return X, y
+
+
+@pytest.fixture(scope="session")
+def qm9_data_home(tmp_path_factory):
+    """A QM9 cache folder of the test session's own: the first load parses the CSVs."""
+    return tmp_path_factory.mktemp("acn_sklearn_data")

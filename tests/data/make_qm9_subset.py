@@ -16,9 +16,7 @@ SEED = 20191201
 
 qm9 = load_qm9(target=None, n_molecules=N_MOLECULES, random_state=SEED)
 molecules = to_atoms(qm9.data)
-for atoms, qm9_id, smiles, targets in zip(
-    molecules, qm9.ids, qm9.smiles, qm9.target, strict=True
-):
+for atoms, qm9_id, smiles, targets in zip(molecules, qm9.ids, qm9.smiles, qm9.target, strict=True):
     atoms.info = {"qm9_id": int(qm9_id), "smiles": str(smiles)}
     atoms.info.update(
         {name: float(value) for name, value in zip(qm9.target_names, targets, strict=True)}

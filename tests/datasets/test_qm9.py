@@ -1,0 +1,187 @@
+"""load_qm9: facts about the data, subsets, targets and the cache."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from acn_sklearn.datasets import _qm9, get_data_home, load_qm9
+from acn_sklearn.molecules import check_molecules
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("qm9pack") is None, reason='needs pip install "acn-sklearn[qm9]"'
+)
+
+U_HYDROGEN, U_CARBON = -0.498857, -37.845355
+
+
+@pytest.fixture(scope="session")
+def data_home(qm9_data_home):
+    return qm9_data_home
+
+
+@pytest.fixture(scope="session")
+def qm9(data_home):
+    return load_qm9(target=None, data_home=data_home)
+
+
+def test_all_molecules_in_file_order(qm9):
+    assert qm9.data.shape == (130_831, 29, 4)
+    assert qm9.target.shape == (130_831, 19)
+    assert len(qm9.ids) == len(qm9.smiles) == 130_831
+    assert np.all(np.diff(qm9.ids) > 0)
+    assert qm9.ids[0] == 1 and qm9.smiles[0] == "C"
+    assert "130,831" in qm9.DESCR
+
+
+def test_every_molecule_is_valid_and_elements_are_hcnof(qm9):
+    check_molecules(qm9.data)
+    assert set(np.unique(qm9.data[:, :, 0])) == {0, 1, 6, 7, 8, 9}
+
+
+def test_methane_first(qm9):
+    Z = qm9.data[0, :, 0]
+    np.testing.assert_array_equal(Z[:5], [6, 1, 1, 1, 1])
+    assert not Z[5:].any()
+    np.testing.assert_allclose(qm9.data[0, 0, 1:], [-0.0126981359, 1.0858041578, 0.0080009958])
+    np.testing.assert_allclose(qm9.mulliken_charges[0, :2], [-0.535689, 0.133921])
+
+
+def test_methane_atomization_energy(qm9):
+    names = qm9.target_names
+    U = qm9.target[0, names.index("U")]
+    expected = (U - 4 * U_HYDROGEN - U_CARBON) * 627.509474
+    assert qm9.target[0, names.index("U_atomization")] == pytest.approx(expected, abs=1e-6)
+    assert qm9.target_units["U_atomization"] == "kcal/mol"
+    assert qm9.target_units["U"] == "hartree"
+
+
+def test_atomization_energies_are_negative_and_sized_right(qm9):
+    for name in ("U0_atomization", "U_atomization", "H_atomization", "G_atomization"):
+        energy = qm9.target[:, qm9.target_names.index(name)]
+        assert np.all(energy < 0), name
+        assert -3000 < energy.min() < energy.max() < -100, name
+
+
+def test_single_target_is_1d_and_list_is_multi_output(data_home, qm9):
+    X, y = load_qm9(target="gap", return_X_y=True, data_home=data_home)
+    assert X.shape == (130_831, 29, 4) and y.shape == (130_831,)
+    np.testing.assert_array_equal(y, qm9.target[:, qm9.target_names.index("gap")])
+    bunch = load_qm9(target=["homo", "U0_atomization"], data_home=data_home)
+    assert bunch.target.shape == (130_831, 2)
+    assert bunch.target_names == ["homo", "U0_atomization"]
+
+
+def test_random_subset_is_reproducible_and_consistent(data_home, qm9):
+    a = load_qm9(n_molecules=500, random_state=7, data_home=data_home)
+    b = load_qm9(n_molecules=500, random_state=7, data_home=data_home)
+    c = load_qm9(n_molecules=500, random_state=8, data_home=data_home)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    assert not np.array_equal(a.ids, c.ids)
+    assert len(set(a.ids)) == 500
+    row_of_id = {qm9_id: row for row, qm9_id in enumerate(qm9.ids)}
+    rows = [row_of_id[qm9_id] for qm9_id in a.ids]
+    np.testing.assert_array_equal(a.data, qm9.data[rows])
+    np.testing.assert_array_equal(a.smiles, qm9.smiles[rows])
+    np.testing.assert_array_equal(
+        a.target, qm9.target[rows, qm9.target_names.index("U_atomization")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target": "energy"}, r"unknown QM9 target\(s\) \['energy'\]"),
+        ({"target": []}, "unknown QM9 target"),
+        ({"n_molecules": 0}, "n_molecules must be in"),
+        ({"n_molecules": 200_000}, "n_molecules must be in"),
+    ],
+)
+def test_bad_arguments(data_home, qm9, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_qm9(data_home=data_home, **kwargs)
+
+
+def test_missing_qm9pack_says_how_to_install(monkeypatch, tmp_path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "qm9pack" else real(name, *a)
+    )
+    with pytest.raises(ImportError, match=r'pip install "acn-sklearn\[qm9\]"'):
+        load_qm9(data_home=tmp_path)
+
+
+def test_data_home_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACN_SKLEARN_DATA", str(tmp_path / "here"))
+    assert get_data_home() == tmp_path / "here"
+    assert get_data_home(tmp_path / "there") == tmp_path / "there"
+    monkeypatch.delenv("ACN_SKLEARN_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert get_data_home() == tmp_path / "xdg" / "acn_sklearn"
+
+
+@pytest.fixture
+def counted_parser(monkeypatch, qm9):
+    """Replace the CSV parser by the already parsed arrays, counting the calls."""
+    parsed = {
+        "X": qm9.data,
+        "properties": qm9.target[:, : len(_qm9.QM9_PROPERTIES)],
+        "mulliken_charges": qm9.mulliken_charges,
+        "ids": qm9.ids,
+        "smiles": qm9.smiles,
+    }
+    calls = []
+
+    def parse(folder):
+        calls.append(folder)
+        return parsed
+
+    monkeypatch.setattr(_qm9, "_parse_csvs", parse)
+    return calls
+
+
+def cache_file(home):
+    (path,) = home.glob("qm9-v*.npz")
+    return path
+
+
+def corrupt_middle(path):
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(raw))
+
+
+def truncate(path):
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 3])
+
+
+def garbage(path):
+    path.write_bytes(b"not a cache")
+
+
+@pytest.mark.parametrize("damage", [corrupt_middle, truncate, garbage])
+def test_damaged_cache_is_detected_and_rebuilt(tmp_path, counted_parser, qm9, damage):
+    load_qm9(data_home=tmp_path)
+    assert len(counted_parser) == 1
+    load_qm9(data_home=tmp_path)
+    assert len(counted_parser) == 1, "an intact cache must be read, not rebuilt"
+    damage(cache_file(tmp_path))
+    X, y = load_qm9(data_home=tmp_path, return_X_y=True)
+    assert len(counted_parser) == 2
+    np.testing.assert_array_equal(X, qm9.data)
+    np.testing.assert_array_equal(y, qm9.target[:, qm9.target_names.index("U_atomization")])
+    load_qm9(data_home=tmp_path)
+    assert len(counted_parser) == 2, "the rebuilt cache must be trusted again"
+
+
+def test_stale_cache_is_rebuilt(tmp_path, counted_parser, monkeypatch):
+    load_qm9(data_home=tmp_path)
+    monkeypatch.setattr(_qm9, "_source_key", lambda folder: "other source files")
+    load_qm9(data_home=tmp_path)
+    assert len(counted_parser) == 2
+
+
+def test_cache_lands_in_data_home(data_home, qm9):
+    assert cache_file(data_home).stat().st_size > 1_000_000

@@ -1,0 +1,171 @@
+"""The molecule format: conversions and validation."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import write
+
+from acn_sklearn.molecules import (
+    check_molecules,
+    n_atoms,
+    read_xyz,
+    to_array,
+    to_atoms,
+    to_zr,
+)
+
+WATER = np.array([[8, 0.0, 0.0, 0.1173], [1, 0.0, 0.7572, -0.4692], [1, 0.0, -0.7572, -0.4692]])
+METHANE = np.array(
+    [
+        [6, 0.0, 0.0, 0.0],
+        [1, 0.629, 0.629, 0.629],
+        [1, -0.629, -0.629, 0.629],
+        [1, -0.629, 0.629, -0.629],
+        [1, 0.629, -0.629, -0.629],
+    ]
+)
+
+
+def padded(*molecules, width=6):
+    X = np.zeros((len(molecules), width, 4))
+    for i, m in enumerate(molecules):
+        X[i, : len(m)] = m
+    return X
+
+
+@pytest.fixture
+def X():
+    return padded(WATER, METHANE)
+
+
+def test_array_round_trips_through_atoms_and_zr(X):
+    atoms = to_atoms(X)
+    assert [a.get_chemical_formula() for a in atoms] == ["H2O", "CH4"]
+    np.testing.assert_array_equal(to_array(atoms, max_atoms=6), X)
+    pairs = to_zr(X)
+    assert [len(z) for z, _ in pairs] == [3, 5]
+    np.testing.assert_array_equal(pairs[0][0], [8, 1, 1])
+    np.testing.assert_array_equal(to_array(pairs, max_atoms=6), X)
+
+
+def test_sequence_input_is_as_wide_as_its_largest_molecule(X):
+    assert to_array(to_atoms(X)).shape == (2, 5, 4)
+
+
+def test_xyz_round_trip_keeps_order_frames_and_properties(X, tmp_path):
+    atoms = to_atoms(X)
+    atoms[0].info["energy"] = -76.4
+    write(tmp_path / "two.extxyz", atoms, format="extxyz")
+    write(tmp_path / "one.xyz", atoms[1], format="xyz")
+    read = read_xyz([tmp_path / "two.extxyz", tmp_path / "one.xyz"])
+    assert len(read) == 3
+    assert read[0].info["energy"] == pytest.approx(-76.4)
+    np.testing.assert_allclose(to_array(read[:2], max_atoms=6), X)
+    np.testing.assert_allclose(to_array(read[2:]), X[1:, :5])
+
+
+def test_read_xyz_accepts_one_path(tmp_path):
+    write(tmp_path / "w.xyz", Atoms("H2O", positions=WATER[:, 1:]), format="xyz")
+    assert len(read_xyz(str(tmp_path / "w.xyz"))) == 1
+
+
+def test_max_atoms_pads_and_strips_trailing_padding(X):
+    assert to_array(X, max_atoms=29).shape == (2, 29, 4)
+    np.testing.assert_array_equal(to_array(to_array(X, max_atoms=29), max_atoms=6), X)
+
+
+def test_a_molecule_is_never_truncated(X):
+    with pytest.raises(ValueError, match="molecule 1: has 5 atoms, more than max_atoms=4"):
+        to_array(X, max_atoms=4)
+
+
+def test_input_is_not_modified(X):
+    before = X.copy()
+    out = check_molecules(X)
+    out[0, 0, 1] = 99.0
+    np.testing.assert_array_equal(X, before)
+
+
+def test_valid_molecules_pass_unchanged(X):
+    np.testing.assert_array_equal(check_molecules(X), X)
+    np.testing.assert_array_equal(n_atoms(X), [3, 5])
+
+
+def test_real_qm9_molecules_are_valid(qm9_subset):
+    X, _ = qm9_subset
+    assert check_molecules(X).shape == (400, 29, 4)
+
+
+def corrupt(X, i, j, column, value):
+    X = X.copy()
+    X[i, j, column] = value
+    return X
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ((1, 2, 1, np.nan), "molecule 1: coordinates contain NaN or inf"),
+        ((0, 1, 3, np.inf), "molecule 0: coordinates contain NaN or inf"),
+        ((1, 0, 0, np.nan), "molecule 1: nuclear charge Z is NaN"),
+        ((1, 0, 0, 6.5), "molecule 1: nuclear charge Z is not an integer"),
+        ((0, 0, 0, -8), "molecule 0: nuclear charge Z is negative"),
+        ((1, 0, 0, 119), "molecule 1: nuclear charge Z is not a known element"),
+        ((0, 1, 0, 0), "molecule 0: padding row .* between atoms"),
+        ((0, 4, 2, 1.0), "molecule 0: padding row .* non-zero coordinates"),
+    ],
+)
+def test_each_problem_is_named_with_its_molecule(X, edit, message):
+    with pytest.raises(ValueError, match=message):
+        check_molecules(corrupt(X, *edit))
+
+
+def test_atoms_on_top_of_each_other():
+    X = padded(WATER, np.vstack([WATER, [1, 0.0, 0.7572, -0.4692]]))
+    with pytest.raises(ValueError, match="molecule 1: atoms 1 and 3 are 0 A apart"):
+        check_molecules(X)
+
+
+def test_min_distance_is_a_parameter(X):
+    check_molecules(X, min_distance=0.9)
+    with pytest.raises(ValueError, match="molecule 0: atoms 0 and 1 are 0.958 A apart"):
+        check_molecules(X, min_distance=1.0)
+
+
+def test_empty_molecule(X):
+    X[1] = 0
+    with pytest.raises(ValueError, match="molecule 1: empty molecule"):
+        check_molecules(X)
+
+
+def test_error_counts_other_molecules_with_the_same_problem(X):
+    X[:, 0, 1] = np.nan
+    with pytest.raises(ValueError, match=r"molecule 0: .*\(1 more molecule"):
+        check_molecules(X)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((3, 4)), np.zeros((2, 5, 3)), np.zeros((2, 5, 4, 1))],
+)
+def test_wrong_array_shapes(bad):
+    with pytest.raises(ValueError, match=r"X must have shape \(n_molecules, max_atoms, 4\)"):
+        check_molecules(bad)
+
+
+def test_no_molecules():
+    with pytest.raises(ValueError, match="X holds no molecules"):
+        check_molecules(np.zeros((0, 5, 4)))
+    assert check_molecules([], allow_empty=True).shape[0] == 0
+
+
+def test_bad_zr_pairs_are_named():
+    good = (WATER[:, 0], WATER[:, 1:])
+    with pytest.raises(
+        ValueError, match=r"molecule 1: Z must have shape .* got Z \(3,\) and R \(2, 3\)"
+    ):
+        to_array([good, (WATER[:, 0], WATER[:2, 1:])])
+    with pytest.raises(ValueError, match="molecule 0: expected ase.Atoms or a .Z, R. pair"):
+        to_array([3.0])
+    with pytest.raises(ValueError, match="wrap a single ase.Atoms in a list"):
+        to_array(Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]]))
