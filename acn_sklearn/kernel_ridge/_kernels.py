@@ -1,0 +1,78 @@
+"""Kernel matrices between representation vectors, computed the fast way.
+
+Conventions are qmllib's, so ``sigma`` means what the papers quote:
+
+- Gaussian: ``k(a, b) = exp(-||a - b||_2^2 / (2 sigma^2))``, built from one BLAS
+  matrix product, ``||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b``.
+- Laplacian: ``k(a, b) = exp(-||a - b||_1 / sigma)``, qmllib's OpenMP Fortran
+  kernel (measured faster than scipy's ``cdist`` and blocked numpy on 2 cores).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qmllib.kernels import laplacian_kernel, laplacian_kernel_symmetric
+
+#: Rows of the first operand per block: bounds the temporaries of a kernel call.
+BLOCK_ROWS = 2048
+
+
+def gaussian_from_products(products, sq_norms_a, sq_norms_b, sigma):
+    """Turn ``a.b`` products into Gaussian kernel values, in place.
+
+    Parameters
+    ----------
+    products : ndarray of shape (n_a, n_b)
+        ``A @ B.T``; overwritten with the kernel.
+    sq_norms_a : ndarray of shape (n_a,)
+    sq_norms_b : ndarray of shape (n_b,)
+    sigma : float
+
+    Returns
+    -------
+    ndarray of shape (n_a, n_b)
+        ``products``, now holding ``exp(-||a - b||^2 / (2 sigma^2))``.
+    """
+    K = products
+    K *= 2.0
+    K -= sq_norms_a[:, None]
+    K -= sq_norms_b[None, :]
+    np.minimum(K, 0.0, out=K)  # -||a - b||^2; rounding can make it slightly positive
+    K *= 1.0 / (2.0 * sigma**2)
+    np.exp(K, out=K)
+    return K
+
+
+def gaussian_kernel(A, B, sigma):
+    """Gaussian kernel matrix between the rows of A and B.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_a, n_features)
+    B : ndarray of shape (n_b, n_features), or None for ``B = A``
+        With ``B = None`` the symmetric product runs as a BLAS ``syrk`` and the
+        diagonal is exactly 1.
+    sigma : float
+
+    Returns
+    -------
+    K : ndarray of shape (n_a, n_b)
+    """
+    sq_a = np.einsum("ij,ij->i", A, A)
+    if B is None:
+        K = gaussian_from_products(A @ A.T, sq_a, sq_a, sigma)
+        np.fill_diagonal(K, 1.0)
+        return K
+    K = np.empty((len(A), len(B)))
+    sq_b = np.einsum("ij,ij->i", B, B)
+    for start in range(0, len(A), BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        K[rows] = gaussian_from_products(A[rows] @ B.T, sq_a[rows], sq_b, sigma)
+    return K
+
+
+def laplacian(A, B, sigma):
+    """Laplacian kernel matrix between the rows of A and B (``B = None``: A with itself)."""
+    if B is None:
+        return laplacian_kernel_symmetric(A, sigma)
+    return laplacian_kernel(A, B, sigma)

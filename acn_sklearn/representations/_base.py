@@ -1,0 +1,118 @@
+"""What every representation transformer shares: validation, elements seen in fit, caching."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
+
+from ..molecules import check_molecules, n_atoms, to_zr
+from ._cache import represent
+
+#: Parameter constraints of every representation: elements, parallelism, cache.
+COMMON_CONSTRAINTS = {
+    "elements": ["array-like", None],
+    "n_jobs": [Integral, None],
+    "memory": [None, str, HasMethods(["cache"])],
+}
+
+
+class MoleculeTransformer(TransformerMixin, BaseEstimator):
+    """Base of the representations: molecules in (any accepted X format), arrays out.
+
+    Subclasses define ``_represent_one`` (a module-level function
+    ``(Z, R, **settings) -> ndarray``), ``_settings(X)`` (its keyword arguments
+    for molecules X, available after fit) and may extend ``fit`` to learn more.
+    """
+
+    def _fit_molecules(self, X):
+        """Validate training molecules; learn ``elements_`` and ``max_atoms_``."""
+        X = check_molecules(X)
+        seen = np.unique(X[:, :, 0][X[:, :, 0] > 0]).astype(int)
+        if self.elements is None:
+            self.elements_ = seen
+        else:
+            self.elements_ = np.unique(np.asarray(self.elements, dtype=int))
+            self._check_elements(X)
+        self.max_atoms_ = int(n_atoms(X).max())
+        return X
+
+    def _check_elements(self, X):
+        unseen = ~np.isin(X[:, :, 0], np.r_[0, self.elements_])
+        bad = np.flatnonzero(unseen.any(axis=1))
+        if len(bad):
+            i = bad[0]
+            z = int(X[i][unseen[i]][0, 0])
+            raise ValueError(
+                f"molecule {i}: element Z={z} was not seen in fit (elements_ = "
+                f"{self.elements_.tolist()}); fit on molecules that contain it or pass "
+                f"elements=... ({len(bad) - 1} more molecule(s) with unseen elements)"
+            )
+
+    def _check_size(self, X, largest):
+        too_big = np.flatnonzero(n_atoms(X) > largest)
+        if len(too_big):
+            i = too_big[0]
+            raise ValueError(
+                f"molecule {i}: has {n_atoms(X[i : i + 1])[0]} atoms, more than the "
+                f"{largest} this {type(self).__name__} was fitted for; set its size "
+                f"parameter or fit on larger molecules ({len(too_big) - 1} more)"
+            )
+
+    def _represent(self, X):
+        return represent(
+            to_zr(X), type(self)._represent_one, self._settings(X),
+            n_jobs=self.n_jobs, memory=self.memory,
+        )
+
+    def transform(self, X):
+        """Represent molecules.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Molecules in any format :func:`~acn_sklearn.molecules.check_molecules`
+            accepts.
+
+        Returns
+        -------
+        ndarray
+            One representation per molecule.
+
+        Raises
+        ------
+        ValueError
+            For invalid molecules, and molecules with an element or more atoms
+            than the transformer was fitted for, naming the molecule.
+        """
+        check_is_fitted(self)
+        X = check_molecules(X)
+        self._check_elements(X)
+        self._check_input_size(X)
+        return self._represent(X)
+
+    def _check_input_size(self, X):
+        """Raise for molecules the fitted representation cannot hold (default: any fit)."""
+
+
+class VectorRepresentation(MoleculeTransformer):
+    """A representation with one vector per molecule: feature names, ``set_output``."""
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features: the lowercase class name and a number.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; molecules have no input feature names.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.n_features_out_)], dtype=object)

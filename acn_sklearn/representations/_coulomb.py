@@ -1,0 +1,112 @@
+"""The Coulomb matrix (Rupp et al., PRL 108, 058301, 2012) as a transformer."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import ClassVar
+
+from qmllib.representations import (
+    generate_coulomb_matrix,
+    generate_coulomb_matrix_eigenvalue,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import COMMON_CONSTRAINTS, VectorRepresentation
+
+
+def coulomb_matrix(nuclear_charges, coordinates, *, size, sorting):
+    """One molecule's Coulomb matrix through qmllib (upper triangle, or eigenvalues)."""
+    if sorting == "eigenvalue":
+        return generate_coulomb_matrix_eigenvalue(
+            nuclear_charges=nuclear_charges, coordinates=coordinates, size=size
+        )
+    return generate_coulomb_matrix(
+        nuclear_charges=nuclear_charges, coordinates=coordinates, size=size, sorting=sorting
+    )
+
+
+class CoulombMatrix(VectorRepresentation):
+    """Coulomb matrix representation: ``M_ii = Z_i^2.4 / 2``, ``M_ij = Z_i Z_j / |R_i - R_j|``.
+
+    Computed by qmllib. Each molecule becomes the upper triangle (diagonal
+    included) of its ``size x size`` zero-padded matrix, or its sorted eigenvalues.
+
+    Parameters
+    ----------
+    size : int, default=None
+        Largest molecule the representation holds. None: the largest training
+        molecule, learned in ``fit``.
+    sorting : {"row-norm", "unsorted", "eigenvalue"}, default="row-norm"
+        ``"row-norm"`` orders atoms by decreasing row norm of M (permutation
+        invariant, the paper's choice); ``"unsorted"`` keeps the input order;
+        ``"eigenvalue"`` returns the ``size`` eigenvalues of M, sorted.
+    elements : array-like of int, default=None
+        Elements the model accepts. None: those of the training molecules. A
+        molecule with another element is refused in ``transform``.
+    n_jobs : int, default=None
+        joblib workers generating representations (None: one).
+    memory : None, str or joblib.Memory, default=None
+        Per-molecule cache of the representations; useful for learning curves
+        and searches that refit on overlapping subsets.
+
+    Attributes
+    ----------
+    size_ : int
+        The matrix size used.
+    elements_ : ndarray of int
+        Elements accepted by ``transform``.
+    max_atoms_ : int
+        Atoms of the largest training molecule.
+    n_features_out_ : int
+        ``size_ (size_ + 1) / 2``, or ``size_`` for ``sorting="eigenvalue"``.
+
+    Examples
+    --------
+    >>> from acn_sklearn import CoulombMatrix
+    >>> water = [([8, 1, 1], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])]
+    >>> CoulombMatrix().fit_transform(water).shape
+    (1, 6)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "size": [Interval(Integral, 1, None, closed="left"), None],
+        "sorting": [StrOptions({"row-norm", "unsorted", "eigenvalue"})],
+        **COMMON_CONSTRAINTS,
+    }
+
+    _represent_one = staticmethod(coulomb_matrix)
+
+    def __init__(self, size=None, sorting="row-norm", elements=None, n_jobs=None, memory=None):
+        self.size = size
+        self.sorting = sorting
+        self.elements = elements
+        self.n_jobs = n_jobs
+        self.memory = memory
+
+    def fit(self, X, y=None):
+        """Learn the matrix size and the elements from training molecules.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Training molecules.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CoulombMatrix
+        """
+        self._validate_params()
+        X = self._fit_molecules(X)
+        self.size_ = self.max_atoms_ if self.size is None else self.size
+        self._check_size(X, self.size_)
+        n = self.size_
+        self.n_features_out_ = n if self.sorting == "eigenvalue" else n * (n + 1) // 2
+        return self
+
+    def _check_input_size(self, X):
+        self._check_size(X, self.size_)
+
+    def _settings(self, X):
+        return {"size": self.size_, "sorting": self.sorting}
