@@ -6,6 +6,16 @@ import argparse
 import sys
 
 from . import __version__
+from .registry import MODEL_NAMES
+
+DEFAULT_MODELS = ["cm", "slatm", "fchl19", "acn"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -42,6 +52,120 @@ def _data(args: argparse.Namespace) -> None:
         print(f"  {name:15s} {UNITS[name]:12s} {y.mean():12.4g} +- {y.std():<10.4g} {about}")
 
 
+PAPER_MODELS = ["cm", "slatm", "acn:radius=3", "acn:radius=4", "acn:radius=5"]
+PAPER_SIZES = [100, 1000, 10000]
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _dataset(path: str | None, target: str):
+    """``X, y, names, unit`` from QM9, or from an (extended) xyz file with the target in info."""
+    import numpy as np
+
+    from .datasets._qm9 import UNITS
+    from .molecules import check_molecules, read_xyz
+
+    if path is None:
+        from .datasets import load_qm9
+
+        qm9 = load_qm9(target=target)
+        return qm9.data, qm9.target, qm9.smiles, qm9.target_units[target]
+    molecules = read_xyz(path)
+    missing = [i for i, atoms in enumerate(molecules) if target not in atoms.info]
+    if missing:
+        raise ValueError(
+            f"molecule {missing[0]} of {path} has no property {target!r} "
+            f"({len(missing)} molecule(s) lack it)"
+        )
+    y = np.array([atoms.info[target] for atoms in molecules], dtype=float)
+    names = np.array(
+        [
+            str(atoms.info.get("smiles", atoms.info.get("name", f"molecule {i}")))
+            for i, atoms in enumerate(molecules)
+        ]
+    )
+    return check_molecules(molecules), y, names, UNITS.get(target, "target units")
+
+
+def _learning_curve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .learning_curve import run_cells
+    from .reports import markdown_table, table_rows, write_outputs
+
+    models = PAPER_MODELS if args.paper and args.models is None else args.models or DEFAULT_MODELS
+    sizes = PAPER_SIZES if args.paper and args.sizes is None else args.sizes or [100, 1000]
+    X, y, names, unit = _dataset(args.data, args.target)
+    out = Path(args.output)
+    settings = {
+        "models": models,
+        "sizes": sizes,
+        "repeats": args.repeats,
+        "target": args.target,
+        "n_test": args.n_test,
+        "test_seed": args.test_seed,
+        "data": args.data or "QM9",
+    }
+    print(
+        f"learning curve of {args.target} ({unit}) on {settings['data']}: "
+        f"models {', '.join(models)}; N = {', '.join(map(str, sizes))}; {args.repeats} repeat(s); "
+        f"{args.n_test} held-out test molecules (seed {args.test_seed}); output {out}/",
+        file=sys.stderr,
+    )
+    cells = []
+
+    def progress(cell, done, total, elapsed):
+        cells.append(cell)
+        remaining = elapsed / done * (total - done)
+        print(
+            f"[{done:>3}/{total}] {cell.model:<14} N={cell.n_train:<6,} repeat {cell.repeat}  "
+            f"MAE {cell.mae:8.3f} {unit}  fit {cell.fit_s:7.1f} s  predict "
+            f"{cell.predict_s:6.1f} s{'  (cached)' if cell.cached else ''}  | elapsed "
+            f"{_duration(elapsed)}, remaining ~{_duration(remaining)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    interrupted = False
+    try:
+        run_cells(
+            models,
+            sizes,
+            X,
+            y,
+            repeats=args.repeats,
+            n_test=args.n_test,
+            test_seed=args.test_seed,
+            cache_dir=None if args.no_cache else out / "cache",
+            on_cell=progress,
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        print(
+            f"interrupted: writing the {len(cells)} finished cell(s); rerun the same "
+            "command to continue",
+            file=sys.stderr,
+        )
+    paths = write_outputs(
+        cells,
+        out,
+        y=y,
+        X=X,
+        smiles=names,
+        target=args.target,
+        unit=unit,
+        settings=settings | {"complete": not interrupted},
+    )
+    print(markdown_table(table_rows(cells), unit))
+    for name, path in paths.items():
+        print(f"wrote {name}: {path}", file=sys.stderr)
+    return 130 if interrupted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``acn-sklearn`` command."""
     parser = argparse.ArgumentParser(
@@ -53,6 +177,52 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="summarise the built-in QM9 data")
     data.add_argument("--data-home", help="cache folder (default: $ACN_SKLEARN_DATA)")
     data.set_defaults(run=_data)
+
+    curve = commands.add_parser(
+        "learning-curve",
+        help="test MAE against training-set size for several models (the paper's Table 1, "
+        "Figures 4 and 5)",
+        description="Fit every model at every training size on QM9 and score it on one "
+        "fixed held-out test set. Finished cells are cached in OUTPUT/cache: rerunning "
+        "the same command continues where it stopped.",
+    )
+    curve.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help=f"model specs: {', '.join(MODEL_NAMES)}, with parameters as in "
+        f"'acn:radius=4' (default: {' '.join(DEFAULT_MODELS)})",
+    )
+    curve.add_argument(
+        "--sizes",
+        nargs="+",
+        type=_positive_int,
+        metavar="N",
+        help="training-set sizes (default: 100 1000)",
+    )
+    curve.add_argument(
+        "--repeats", type=_positive_int, default=1, help="training subsets per size (default: 1)"
+    )
+    curve.add_argument("--target", default="U_atomization", help="QM9 property")
+    curve.add_argument(
+        "--data",
+        metavar="XYZ",
+        help="an (extended) xyz file whose molecules carry TARGET in their "
+        "properties, instead of QM9",
+    )
+    curve.add_argument(
+        "--n-test", type=_positive_int, default=2000, help="held-out test molecules (default: 2000)"
+    )
+    curve.add_argument("--test-seed", type=int, default=0, help="seed of the test set")
+    curve.add_argument("-o", "--output", default="learning_curve", help="output folder")
+    curve.add_argument(
+        "--paper",
+        action="store_true",
+        help=f"the paper's grid: models {' '.join(PAPER_MODELS)}, "
+        f"N = {' '.join(map(str, PAPER_SIZES))}",
+    )
+    curve.add_argument("--no-cache", action="store_true", help="recompute every cell")
+    curve.set_defaults(run=_learning_curve)
     return parser
 
 
@@ -64,11 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (ValueError, ImportError, FileNotFoundError) as error:
         print(f"acn-sklearn {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

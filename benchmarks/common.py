@@ -15,9 +15,8 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from acn_sklearn.datasets import load_qm9
+from acn_sklearn.learning_curve import held_out_split as split_indices
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 TEST_SEED = 0
@@ -26,6 +25,9 @@ N_TEST = 2000
 
 def held_out_split(n_train: int, *, target="U_atomization", repeat: int = 0):
     """Return ``X_train, y_train, X_test, y_test`` of the fixed benchmark split.
+
+    The same protocol as ``acn-sklearn learning-curve``
+    (:func:`acn_sklearn.learning_curve.held_out_split`).
 
     Parameters
     ----------
@@ -38,9 +40,7 @@ def held_out_split(n_train: int, *, target="U_atomization", repeat: int = 0):
         from the same training pool; the test set never changes.
     """
     X, y = load_qm9(target=target, return_X_y=True)
-    order = np.random.default_rng(TEST_SEED).permutation(len(X))
-    test, pool = order[:N_TEST], order[N_TEST:]
-    train = np.random.default_rng(1000 + repeat).permutation(pool)[:n_train]
+    train, test = split_indices(len(X), n_train, n_test=N_TEST, test_seed=TEST_SEED, repeat=repeat)
     return X[train], y[train], X[test], y[test]
 
 

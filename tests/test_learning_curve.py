@@ -1,0 +1,169 @@
+"""The learning-curve protocol and the `acn-sklearn learning-curve` command."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acn_sklearn.cli import main
+from acn_sklearn.learning_curve import fit_power_law, held_out_split, run_cells, summarise
+
+SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
+TINY_ACN = "acn:max_epochs=3,n_clouds=1,embedding_dim=8,hidden_sizes=(16, 16)"
+
+
+def test_split_keeps_the_test_set_fixed_and_nests_training_sets():
+    train_small, test_a = held_out_split(1000, 50, n_test=200, test_seed=3, repeat=0)
+    train_large, test_b = held_out_split(1000, 300, n_test=200, test_seed=3, repeat=0)
+    train_other, test_c = held_out_split(1000, 50, n_test=200, test_seed=3, repeat=1)
+    np.testing.assert_array_equal(test_a, test_b)
+    np.testing.assert_array_equal(test_a, test_c)
+    np.testing.assert_array_equal(train_small, train_large[:50])
+    assert not np.array_equal(train_small, train_other)
+    for train in (train_small, train_large, train_other):
+        assert not set(train) & set(test_a)
+        assert len(set(train)) == len(train)
+    _, test_d = held_out_split(1000, 50, n_test=200, test_seed=4, repeat=0)
+    assert not np.array_equal(test_a, test_d)
+
+
+def test_split_refuses_a_size_larger_than_the_pool():
+    with pytest.raises(ValueError, match=r"training size 801 is not in \[1, 800\]"):
+        held_out_split(1000, 801, n_test=200, test_seed=0, repeat=0)
+
+
+def test_power_law_fit_recovers_a_and_b():
+    n = np.array([100, 1000, 10000])
+    a, b = fit_power_law(n, 300 / n**0.4)
+    assert a == pytest.approx(300) and b == pytest.approx(0.4)
+
+
+def test_cells_score_on_the_held_out_set(qm9_subset):
+    X, y = qm9_subset
+    cells = run_cells(["cm"], [40, 120], X, y, repeats=2, n_test=100, test_seed=0)
+    assert [(c.n_train, c.repeat) for c in cells] == [(40, 0), (40, 1), (120, 0), (120, 1)]
+    for cell in cells:
+        _, test = held_out_split(len(X), cell.n_train, n_test=100, test_seed=0, repeat=cell.repeat)
+        np.testing.assert_array_equal(cell.test_indices, test)
+        assert cell.mae == pytest.approx(np.mean(np.abs(cell.predictions - y[test])))
+    rows = summarise(cells)
+    assert [r["n_train"] for r in rows] == [40, 120]
+    assert rows[0]["mae"] == pytest.approx(np.mean([cells[0].mae, cells[1].mae]))
+    assert rows[0]["mae_std"] == pytest.approx(np.std([cells[0].mae, cells[1].mae], ddof=1))
+    assert rows[1]["mae"] < rows[0]["mae"], "more data must help CM"
+
+
+def run_cli(tmp_path, *extra):
+    return main(
+        [
+            "learning-curve",
+            "--data",
+            SUBSET,
+            "--n-test",
+            "100",
+            "--sizes",
+            "60",
+            "150",
+            "-o",
+            str(tmp_path / "out"),
+            *extra,
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("lc")
+    assert run_cli(tmp_path, "--models", "cm", TINY_ACN) == 0
+    return tmp_path / "out"
+
+
+def test_cli_writes_table_figures_and_json(finished_run, qm9_subset):
+    out = finished_run
+    for name in (
+        "table1.md",
+        "table1.csv",
+        "results.json",
+        "figure4_learning_curves.png",
+        "figure5_parity.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    record = json.loads((out / "results.json").read_text())
+    _, y = qm9_subset
+    assert len(record["cells"]) == 4
+    for cell in record["cells"]:
+        test = np.array(cell["test_indices"])
+        assert cell["mae"] == pytest.approx(
+            np.mean(np.abs(np.array(cell["predictions"]) - y[test]))
+        )
+    with (out / "table1.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert [(r["model"], r["n_train"]) for r in table] == [
+        ("cm", "60"),
+        (TINY_ACN, "60"),
+        ("cm", "150"),
+        (TINY_ACN, "150"),
+    ]
+    by_cell = {(c["model"], c["n_train"]): c["mae"] for c in record["cells"]}
+    for row in table:
+        assert float(row["mae"]) == pytest.approx(by_cell[(row["model"], int(row["n_train"]))])
+        assert f"{float(row['mae']):.3g}" in (out / "table1.md").read_text()
+    assert set(record["power_law_fits"]) == {"cm", TINY_ACN}
+    parity = record["parity"]
+    assert parity["n_train"] == 150 and len(parity["outliers"]) == 5
+    assert (
+        parity["model"]
+        == min((c for c in record["cells"] if c["n_train"] == 150), key=lambda c: c["mae"])["model"]
+    )
+
+
+def test_cli_resumes_from_finished_cells(finished_run, capsys):
+    before = json.loads((finished_run / "results.json").read_text())
+    assert run_cli(finished_run.parent, "--models", "cm", TINY_ACN) == 0
+    log = capsys.readouterr().err
+    assert log.count("(cached)") == 4
+    after = json.loads((finished_run / "results.json").read_text())
+    assert [c["mae"] for c in after["cells"]] == [c["mae"] for c in before["cells"]]
+
+
+def test_cli_interrupt_writes_the_finished_cells(tmp_path, monkeypatch, capsys):
+    import acn_sklearn.learning_curve as lc
+
+    real, calls = lc._run_cell, []
+
+    def interrupt_second_cell(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(lc, "_run_cell", interrupt_second_cell)
+    assert run_cli(tmp_path, "--models", "cm", "--no-cache") == 130
+    assert "interrupted: writing the 1 finished cell(s)" in capsys.readouterr().err
+    record = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert record["settings"]["complete"] is False
+    assert [c["n_train"] for c in record["cells"]] == [60]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--models", "schnet"], "unknown model 'schnet'"),
+        (["--models", "cm", "--sizes", "350"], r"training size 350 is not in \[1, 300\]"),
+        (["--models", "cm", "--target", "nonsense"], "molecule 0 of .* has no property 'nonsense'"),
+    ],
+)
+def test_cli_bad_arguments_fail_clearly(tmp_path, capsys, args, message):
+    assert run_cli(tmp_path, *args) == 1
+    err = capsys.readouterr().err
+    assert "acn-sklearn learning-curve: error:" in err
+    assert re.search(message, err)
+
+
+def test_cli_rejects_non_positive_sizes(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_cli(tmp_path, "--sizes", "0")
+    assert "must be a positive integer" in capsys.readouterr().err
