@@ -135,8 +135,12 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         self : KernelRidgeRegressor
         """
         self._validate_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         X = self._check_X(X, reset=True)
-        y = check_array(y, ensure_2d=False, dtype=np.float64)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
         check_kernel_fits(len(X), self.max_memory, overhead=self._build_overhead(X))
