@@ -62,33 +62,106 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def _dataset(path: str | None, target: str):
-    """``X, y, names, unit`` from QM9, or from an (extended) xyz file with the target in info."""
+def _read_named(paths: list[str]):
+    """Molecules of several xyz files with a name each: its name/smiles property or file:frame."""
+    from .molecules import read_xyz
+
+    molecules, names = [], []
+    for path in paths:
+        for frame, atoms in enumerate(read_xyz(path)):
+            molecules.append(atoms)
+            names.append(str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}"))))
+    return molecules, names
+
+
+def _dataset(paths: list[str] | None, target: str, targets_csv: str | None = None):
+    """``X, y, names, unit`` from QM9, or from xyz files with the target in their properties
+    (or in a CSV column, one row per molecule in file order)."""
     import numpy as np
 
     from .datasets._qm9 import UNITS
-    from .molecules import check_molecules, read_xyz
+    from .molecules import check_molecules
 
-    if path is None:
+    if not paths:
         from .datasets import load_qm9
 
         qm9 = load_qm9(target=target)
         return qm9.data, qm9.target, qm9.smiles, qm9.target_units[target]
-    molecules = read_xyz(path)
-    missing = [i for i, atoms in enumerate(molecules) if target not in atoms.info]
-    if missing:
-        raise ValueError(
-            f"molecule {missing[0]} of {path} has no property {target!r} "
-            f"({len(missing)} molecule(s) lack it)"
-        )
-    y = np.array([atoms.info[target] for atoms in molecules], dtype=float)
-    names = np.array(
-        [
-            str(atoms.info.get("smiles", atoms.info.get("name", f"molecule {i}")))
-            for i, atoms in enumerate(molecules)
-        ]
+    molecules, names = _read_named(paths)
+    if targets_csv is not None:
+        import pandas as pd
+
+        table = pd.read_csv(targets_csv)
+        if target not in table.columns:
+            raise ValueError(
+                f"{targets_csv} has no column {target!r}; it has {list(table.columns)}"
+            )
+        if len(table) != len(molecules):
+            raise ValueError(
+                f"{targets_csv} has {len(table)} rows but the xyz file(s) hold "
+                f"{len(molecules)} molecules; they must match one to one"
+            )
+        y = table[target].to_numpy(float)
+    else:
+        missing = [i for i, atoms in enumerate(molecules) if target not in atoms.info]
+        if missing:
+            raise ValueError(
+                f"molecule {missing[0]} ({names[missing[0]]}) has no property "
+                f"{target!r} ({len(missing)} molecule(s) lack it)"
+            )
+        y = np.array([atoms.info[target] for atoms in molecules], dtype=float)
+    bad = np.flatnonzero(~np.isfinite(y))
+    if len(bad):
+        raise ValueError(f"molecule {bad[0]} ({names[bad[0]]}): target {target!r} is not finite")
+    return check_molecules(molecules), y, np.array(names), UNITS.get(target, "target units")
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .persistence import SavedModel, save_model
+    from .registry import make_model
+
+    X, y, _, unit = _dataset(args.data, args.target, args.targets)
+    source = " ".join(args.data) if args.data else "QM9"
+    if not args.data or args.n_train is not None:
+        n = args.n_train or 1000
+        if n > len(X):
+            raise ValueError(f"--n-train {n} is larger than the {len(X)} molecules available")
+        rows = np.random.default_rng(args.random_state).permutation(len(X))[:n]
+        X, y = X[rows], y[rows]
+    model = make_model(args.model)
+    print(
+        f"fitting {args.model} on {len(X):,} molecules of {source} ({args.target}, {unit})",
+        file=sys.stderr,
     )
-    return check_molecules(molecules), y, names, UNITS.get(target, "target units")
+    model.fit(X, y)
+    info = {"model": args.model, "n_train": len(X), "data": source}
+    path = save_model(SavedModel(model, args.target, unit, info=info), args.output)
+    print(f"saved {path}", file=sys.stderr)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import csv
+
+    from .persistence import load_model
+
+    saved = load_model(args.model)
+    molecules, names = _read_named(args.molecules)
+    prediction = saved.estimator.predict(molecules)
+    header = ["name", f"{saved.target} ({saved.unit})"]
+    handle = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for name, value in zip(names, prediction, strict=True):
+            writer.writerow([name, f"{float(value):.6f}"])
+    finally:
+        if args.output:
+            handle.close()
+            print(f"wrote {len(names)} predictions to {args.output}", file=sys.stderr)
+    return 0
 
 
 def _learning_curve(args: argparse.Namespace) -> int:
@@ -99,7 +172,7 @@ def _learning_curve(args: argparse.Namespace) -> int:
 
     models = PAPER_MODELS if args.paper and args.models is None else args.models or DEFAULT_MODELS
     sizes = PAPER_SIZES if args.paper and args.sizes is None else args.sizes or [100, 1000]
-    X, y, names, unit = _dataset(args.data, args.target)
+    X, y, names, unit = _dataset(args.data and [args.data], args.target)
     out = Path(args.output)
     settings = {
         "models": models,
@@ -223,6 +296,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     curve.add_argument("--no-cache", action="store_true", help="recompute every cell")
     curve.set_defaults(run=_learning_curve)
+
+    fit = commands.add_parser(
+        "fit",
+        help="train a model on QM9 or on your molecules and save it",
+        description="Train a model and save it with its target and unit. On QM9, a random "
+        "subset of --n-train molecules; on your own .xyz/.extxyz files, every molecule, the "
+        "target read from each molecule's properties or from a CSV column.",
+    )
+    fit.add_argument(
+        "--model",
+        required=True,
+        help=f"model spec: {', '.join(MODEL_NAMES)}, with parameters as in 'acn:radius=4'",
+    )
+    fit.add_argument("--target", default="U_atomization", help="property to learn")
+    fit.add_argument(
+        "--n-train",
+        type=_positive_int,
+        help="training molecules (default: 1000 from QM9; all of --data)",
+    )
+    fit.add_argument("--data", nargs="+", metavar="XYZ", help="your molecules instead of QM9")
+    fit.add_argument(
+        "--targets",
+        metavar="CSV",
+        help="CSV with a TARGET column, one row per molecule of --data in order",
+    )
+    fit.add_argument("--random-state", type=int, default=0, help="seed of the QM9 subset")
+    fit.add_argument("-o", "--output", required=True, help="model file to write")
+    fit.set_defaults(run=_fit)
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description="Predict the saved model's target for molecules in .xyz/.extxyz files; "
+        "writes CSV (name, prediction) to stdout or --output.",
+    )
+    predict.add_argument("model", help="model file written by 'acn-sklearn fit'")
+    predict.add_argument("molecules", nargs="+", help=".xyz or .extxyz file(s)")
+    predict.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    predict.set_defaults(run=_predict)
     return parser
 
 
@@ -238,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ImportError, FileNotFoundError) as error:
         print(f"acn-sklearn {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,14 +1,21 @@
 """The acn-sklearn command."""
 
+import csv
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from ase import Atoms
+from ase.io import write
 
 from acn_sklearn import __version__
 from acn_sklearn.cli import main
+from acn_sklearn.persistence import load_model
+from acn_sklearn.registry import make_model
 
 needs_qm9 = pytest.mark.skipif(
     importlib.util.find_spec("qm9pack") is None, reason='needs pip install "acn-sklearn[qm9]"'
@@ -54,3 +61,77 @@ def test_data_summarises_qm9(capsys, qm9_data_home):
     assert "F (3,036 atoms)" in out
     assert "U_atomization   kcal/mol" in out
     assert "gap             hartree" in out
+
+
+@pytest.fixture
+def small_files(tmp_path, qm9_subset_atoms):
+    """Training molecules with U_atomization in their properties, and others to predict."""
+    train, new = tmp_path / "train.extxyz", tmp_path / "new.xyz"
+    write(train, qm9_subset_atoms[:150], format="extxyz")
+    unnamed = [Atoms(a.numbers, a.positions) for a in qm9_subset_atoms[150:160]]
+    write(new, unnamed, format="xyz")
+    return train, new
+
+
+def test_fit_on_own_molecules_then_predict_csv(small_files, tmp_path, qm9_subset, capsys):
+    train, new = small_files
+    model = tmp_path / "cm.model"
+    assert main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)]) == 0
+    assert "fitting cm on 150 molecules" in capsys.readouterr().err
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["name", "U_atomization (kcal/mol)"]
+    assert [r[0] for r in rows[1:]] == [f"{new}:{i}" for i in range(10)]
+    X, y = qm9_subset
+    expected = make_model("cm").fit(X[:150], y[:150]).predict(X[150:160])
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], expected, rtol=1e-6)
+
+
+def test_predict_prints_names_to_stdout(small_files, tmp_path, capsys):
+    train, _ = small_files
+    model = tmp_path / "cm.model"
+    main(["fit", "--model", "cm", "--data", str(train), "--n-train", "100", "-o", str(model)])
+    capsys.readouterr()
+    assert main(["predict", str(model), str(train)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 151 and lines[1].startswith("NC1=CN(CCO)N=C1,-1")
+
+
+def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
+    _, new = small_files
+    targets = tmp_path / "t.csv"
+    targets.write_text("energy\n" + "\n".join(str(v) for v in range(10)) + "\n")
+    model = tmp_path / "m"
+    args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
+    assert main([*args, "--target", "energy", "-o", str(model)]) == 0
+    assert load_model(model).target == "energy"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--target", "homo_lumo"],
+            r"molecule 0 \(NC1=CN\(CCO\)N=C1\) has no property 'homo_lumo'",
+        ),
+        (["--targets", "{csv}"], r"has 3 rows but the xyz file\(s\) hold 150 molecules"),
+        (["--targets", "{csv}", "--target", "x"], r"has no column 'x'"),
+        (["--n-train", "151"], r"--n-train 151 is larger than the 150 molecules"),
+    ],
+)
+def test_fit_bad_input_is_explained(small_files, tmp_path, capsys, extra, message):
+    train, _ = small_files
+    (tmp_path / "t.csv").write_text("U_atomization\n1\n2\n3\n")
+    extra = [e.format(csv=tmp_path / "t.csv") for e in extra]
+    assert main(["fit", "--model", "cm", "--data", str(train), *extra, "-o", "m"]) == 1
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_predict_refuses_a_damaged_model(small_files, tmp_path, capsys):
+    train, new = small_files
+    model = tmp_path / "m"
+    main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)])
+    model.write_bytes(model.read_bytes()[:-10])
+    assert main(["predict", str(model), str(new)]) == 1
+    assert "is corrupted or truncated" in capsys.readouterr().err
