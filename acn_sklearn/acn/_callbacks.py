@@ -1,0 +1,42 @@
+"""skorch callbacks of the ACN training loop: validation MAE in target units, NaN guard."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from skorch.callbacks import Callback
+
+
+class ValidationMAE(Callback):
+    """Record ``valid_mae``: mean absolute error of the validation split in target units.
+
+    With several outputs it is the mean over outputs of each output's MAE.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.abs_error_, self.count_ = 0.0, 0
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if training:
+            return
+        y_true = batch[1].to(y_pred.device)
+        self.abs_error_ += (y_pred.detach() - y_true).abs().sum(dim=0)
+        self.count_ += len(y_true)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.count_:
+            net.history.record("valid_mae", float(torch.mean(self.abs_error_ / self.count_)))
+
+
+class StopOnNaN(Callback):
+    """Stop training with a clear error as soon as the training loss is not finite."""
+
+    def on_batch_end(self, net, training=False, loss=None, **kwargs):
+        if training and not math.isfinite(loss.item()):
+            epoch = len(net.history)
+            raise RuntimeError(
+                f"ACNRegressor training diverged: the loss became {loss.item()} in epoch "
+                f"{epoch}. Lower `lr`, check the targets for extreme values, or use a "
+                "smaller `batch_size`."
+            )

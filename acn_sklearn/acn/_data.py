@@ -1,0 +1,173 @@
+"""Precomputed molecule features and the mini-batches the network consumes.
+
+:func:`featurize` turns validated molecules into a :class:`MoleculeDataset`
+once; training then only gathers rows of it. A batch stores the real atoms of
+its molecules flat (no padding) with an atom -> molecule index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ._geometry import atom_densities, neighbour_pairs
+from ._potentials import compress, many_body_potentials
+
+
+@dataclass
+class MoleculeBatch:
+    """The real atoms (and neighbour pairs) of a few molecules, flat.
+
+    Attributes
+    ----------
+    species : Tensor of int of shape (n_atoms,)
+        Element index of each atom.
+    density : Tensor of shape (n_atoms, cloud_order**2, n_species * n_radial)
+        Atom densities (see :mod:`._geometry`).
+    potentials : Tensor of shape (n_atoms, 3)
+        Compressed many-body potentials.
+    molecule : Tensor of int of shape (n_atoms,)
+        Index (within the batch) of each atom's molecule.
+    atoms_per_molecule : Tensor of shape (n_molecules,)
+        Number of atoms of each molecule (float).
+    centre, neighbour : Tensor of int of shape (n_pairs,)
+        Batch atom indices of the neighbour pairs.
+    radial : Tensor of shape (n_pairs, n_radial)
+    harmonics : Tensor of shape (n_pairs, cloud_order**2)
+    """
+
+    species: torch.Tensor
+    density: torch.Tensor
+    potentials: torch.Tensor
+    molecule: torch.Tensor
+    atoms_per_molecule: torch.Tensor
+    centre: torch.Tensor
+    neighbour: torch.Tensor
+    radial: torch.Tensor
+    harmonics: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.atoms_per_molecule)
+
+    def to(self, device) -> MoleculeBatch:
+        """The same batch with every tensor on ``device``."""
+        return MoleculeBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+def _rows(offsets: torch.Tensor, index: torch.Tensor):
+    """Rows ``offsets[m]:offsets[m+1]`` of each ``m`` in ``index``, concatenated, and counts."""
+    start, count = offsets[index], offsets[index + 1] - offsets[index]
+    first = torch.cumsum(count, 0) - count
+    rows = torch.arange(int(count.sum())) + torch.repeat_interleave(start - first, count)
+    return rows, count, first
+
+
+class MoleculeDataset(Dataset):
+    """Precomputed features of a set of molecules, indexable by molecule.
+
+    Built by :func:`featurize`. ``subset`` makes a view on some molecules without
+    copying; ``batch`` gathers a :class:`MoleculeBatch`.
+    """
+
+    def __init__(self, arrays: dict, y: torch.Tensor | None, index: torch.Tensor | None = None):
+        self.arrays = arrays
+        self.y = y
+        n = len(arrays["atom_offsets"]) - 1
+        self.index = torch.arange(n) if index is None else index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, position):
+        return int(self.index[position])
+
+    def subset(self, positions) -> MoleculeDataset:
+        """The molecules at ``positions`` of this dataset (a view)."""
+        return MoleculeDataset(self.arrays, self.y, self.index[torch.as_tensor(positions)])
+
+    def batch(self, positions) -> tuple[MoleculeBatch, torch.Tensor | None]:
+        """Gather the molecules at ``positions`` into ``(batch, y)``."""
+        a = self.arrays
+        mols = self.index[torch.as_tensor(positions)]
+        atoms, n_atoms, first_atom = _rows(a["atom_offsets"], mols)
+        pairs, n_pairs, _ = _rows(a["pair_offsets"], mols)
+        # Pair atom indices are stored relative to their molecule's first atom.
+        shift = torch.repeat_interleave(first_atom, n_pairs)
+        batch = MoleculeBatch(
+            species=a["species"][atoms],
+            density=a["density"][atoms],
+            potentials=a["potentials"][atoms],
+            molecule=torch.repeat_interleave(torch.arange(len(mols)), n_atoms),
+            atoms_per_molecule=n_atoms.to(torch.float32),
+            centre=a["centre"][pairs] + shift,
+            neighbour=a["neighbour"][pairs] + shift,
+            radial=a["radial"][pairs],
+            harmonics=a["harmonics"][pairs],
+        )
+        return batch, (None if self.y is None else self.y[mols])
+
+
+def featurize(
+    X: np.ndarray,
+    y: np.ndarray | None,
+    *,
+    elements: np.ndarray,
+    radius: float,
+    cloud_order: int,
+    n_radial: int,
+    keep_pairs: bool,
+) -> MoleculeDataset:
+    """Compute every geometry-only feature of validated molecules once.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_molecules, max_atoms, 4)
+        Validated canonical molecules whose elements are all in ``elements``.
+    y : ndarray of shape (n_molecules, n_outputs) or None
+        Targets, if any.
+    elements : ndarray of int
+        Sorted nuclear charges the model knows; species index = position here.
+    radius, cloud_order, n_radial :
+        See :class:`~acn_sklearn.ACNRegressor`.
+    keep_pairs : bool
+        Keep the neighbour list for later convolutions (``n_clouds > 1``);
+        otherwise only the atom densities are stored.
+
+    Returns
+    -------
+    MoleculeDataset
+    """
+    pairs = neighbour_pairs(X, radius, cloud_order, n_radial)
+    Z = X[:, :, 0][X[:, :, 0] > 0].astype(np.int64)
+    species = np.searchsorted(elements, Z)
+    offsets = pairs.atom_offsets
+    if keep_pairs:
+        mol_of_pair = np.repeat(np.arange(len(X)), np.diff(pairs.pair_offsets))
+        local = offsets[mol_of_pair]
+        pair_arrays = {
+            "pair_offsets": torch.from_numpy(pairs.pair_offsets),
+            "centre": torch.from_numpy(pairs.centre - local),
+            "neighbour": torch.from_numpy(pairs.neighbour - local),
+            "radial": pairs.radial,
+            "harmonics": pairs.harmonics,
+        }
+    else:
+        pair_arrays = {
+            "pair_offsets": torch.zeros(len(X) + 1, dtype=torch.int64),
+            "centre": torch.zeros(0, dtype=torch.int64),
+            "neighbour": torch.zeros(0, dtype=torch.int64),
+            "radial": torch.zeros(0, n_radial),
+            "harmonics": torch.zeros(0, cloud_order**2),
+        }
+    arrays = {
+        "atom_offsets": torch.from_numpy(offsets),
+        "species": torch.from_numpy(species),
+        "density": atom_densities(pairs, species, len(elements)),
+        "potentials": torch.from_numpy(compress(many_body_potentials(X))).to(torch.float32),
+        **pair_arrays,
+    }
+    y_tensor = None if y is None else torch.as_tensor(y, dtype=torch.float32)
+    return MoleculeDataset(arrays, y_tensor)

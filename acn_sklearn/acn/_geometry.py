@@ -1,0 +1,162 @@
+"""Geometry-only features of AtomCloudNet: neighbour lists, radial basis, spherical harmonics.
+
+None of these change during training, so they are computed once per data set
+(:func:`neighbour_pairs`, :func:`atom_densities`) and the network only ever
+multiplies them by learned weights.
+
+The *atom density* of atom ``i`` is the neighbour sum the first AtomCloud
+convolution needs, before any learned weight::
+
+    D_i[lm, s, k] = sum_{j within radius, element(j) = s} phi_k(r_ij) Y_lm(r_ij / |r_ij|)
+
+with ``phi_k`` a smooth radial basis that goes to zero at ``radius``. A learned
+radial function that is linear in ``phi_k`` turns it into the convolution output
+exactly, so the first cloud costs one small matrix product per atom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from e3nn import o3
+
+#: Molecules processed together when building neighbour lists (bounds memory).
+_CHUNK = 2048
+
+
+def radial_basis(distance: torch.Tensor, radius: float, n_radial: int) -> torch.Tensor:
+    """Gaussian radial basis times a cosine cutoff envelope.
+
+    Parameters
+    ----------
+    distance : Tensor of shape (n_pairs,)
+        Interatomic distances in Angstrom.
+    radius : float
+        Cutoff radius: every basis function and its derivative vanish there.
+    n_radial : int
+        Number of Gaussians, centred evenly on ``[0, radius]``.
+
+    Returns
+    -------
+    Tensor of shape (n_pairs, n_radial)
+    """
+    centres = torch.linspace(0.0, radius, n_radial, dtype=distance.dtype)
+    width = radius / max(n_radial - 1, 1)
+    gauss = torch.exp(-0.5 * ((distance[:, None] - centres) / width) ** 2)
+    envelope = 0.5 * (torch.cos(torch.pi * distance / radius) + 1.0)
+    envelope = torch.where(distance < radius, envelope, torch.zeros_like(envelope))
+    return gauss * envelope[:, None]
+
+
+@dataclass
+class NeighbourPairs:
+    """Sparse neighbour list of a set of molecules (real atoms only, no padding).
+
+    Atoms are numbered globally in the order they appear in X (molecule by
+    molecule, padding skipped); pairs are ordered by molecule.
+
+    Attributes
+    ----------
+    atom_offsets : ndarray of shape (n_molecules + 1,)
+        Atoms of molecule ``m`` are ``atom_offsets[m]:atom_offsets[m + 1]``.
+    pair_offsets : ndarray of shape (n_molecules + 1,)
+        The same for pairs.
+    centre, neighbour : ndarray of shape (n_pairs,)
+        Global atom index of the centre atom ``i`` and of its neighbour ``j``.
+    radial : Tensor of shape (n_pairs, n_radial)
+        Radial basis values ``phi_k(r_ij)``.
+    harmonics : Tensor of shape (n_pairs, cloud_order**2)
+        Real spherical harmonics of the direction ``i -> j``, degrees
+        ``0 .. cloud_order - 1`` (e3nn's "component" normalisation).
+    """
+
+    atom_offsets: np.ndarray
+    pair_offsets: np.ndarray
+    centre: np.ndarray
+    neighbour: np.ndarray
+    radial: torch.Tensor
+    harmonics: torch.Tensor
+
+
+def neighbour_pairs(
+    X: np.ndarray, radius: float, cloud_order: int, n_radial: int
+) -> NeighbourPairs:
+    """All ordered pairs of distinct real atoms closer than ``radius``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_molecules, max_atoms, 4)
+        Validated canonical molecules.
+    radius : float
+        Neighbour cutoff in Angstrom.
+    cloud_order : int
+        Spherical harmonics of degrees ``0 .. cloud_order - 1``.
+    n_radial : int
+        Size of the radial basis.
+
+    Returns
+    -------
+    NeighbourPairs
+    """
+    real = X[:, :, 0] > 0
+    counts = real.sum(axis=1)
+    atom_offsets = np.concatenate([[0], np.cumsum(counts)])
+    centres, neighbours, vectors, pairs_per_mol = [], [], [], []
+    for start in range(0, len(X), _CHUNK):
+        R = torch.tensor(X[start : start + _CHUNK, :, 1:])
+        mask = torch.from_numpy(real[start : start + _CHUNK])
+        diff = R[:, None, :, :] - R[:, :, None, :]  # [m, i, j] = R_j - R_i
+        dist = torch.linalg.vector_norm(diff, dim=-1)
+        close = mask[:, :, None] & mask[:, None, :] & (dist < radius)
+        close &= ~torch.eye(X.shape[1], dtype=torch.bool)
+        mol, i, j = close.nonzero(as_tuple=True)
+        base = torch.from_numpy(atom_offsets[start : start + _CHUNK])[mol]
+        centres.append((base + i).numpy())
+        neighbours.append((base + j).numpy())
+        vectors.append(diff[mol, i, j])
+        pairs_per_mol.append(close.sum(dim=(1, 2)).numpy())
+    vec = torch.cat(vectors).to(torch.float32)
+    dist = torch.linalg.vector_norm(vec, dim=-1)
+    harmonics = o3.spherical_harmonics(
+        list(range(cloud_order)), vec, normalize=True, normalization="component"
+    )
+    return NeighbourPairs(
+        atom_offsets=atom_offsets,
+        pair_offsets=np.concatenate([[0], np.cumsum(np.concatenate(pairs_per_mol))]),
+        centre=np.concatenate(centres),
+        neighbour=np.concatenate(neighbours),
+        radial=radial_basis(dist, radius, n_radial),
+        harmonics=harmonics,
+    )
+
+
+def atom_densities(pairs: NeighbourPairs, species: np.ndarray, n_species: int) -> torch.Tensor:
+    """Neighbour density of every atom, resolved by neighbour element.
+
+    Parameters
+    ----------
+    pairs : NeighbourPairs
+        From :func:`neighbour_pairs`.
+    species : ndarray of int of shape (n_atoms,)
+        Element index (``0 .. n_species - 1``) of every real atom.
+    n_species : int
+        Number of elements the model knows.
+
+    Returns
+    -------
+    Tensor of shape (n_atoms, cloud_order**2, n_species * n_radial), float32
+        ``D[i, lm, s * n_radial + k]`` as in the module docstring.
+    """
+    n_atoms = len(species)
+    n_radial = pairs.radial.shape[1]
+    n_harmonics = pairs.harmonics.shape[1]
+    density = torch.zeros(n_atoms, n_harmonics, n_species, n_radial)
+    centre = torch.from_numpy(pairs.centre)
+    element = torch.from_numpy(species[pairs.neighbour])
+    for s in range(n_species):
+        of_s = element == s
+        outer = pairs.harmonics[of_s, :, None] * pairs.radial[of_s, None, :]
+        density[:, :, s].index_add_(0, centre[of_s], outer)
+    return density.reshape(n_atoms, n_harmonics, n_species * n_radial)

@@ -1,0 +1,190 @@
+"""The AtomCloudNet torch modules (paper section B.6, Figure 3), invariant by construction.
+
+Every atom-wise quantity here is already rotation-, translation- and
+mirror-invariant: spherical-harmonic channels of degree ``l > 0`` are contracted
+over ``m`` (a learned power spectrum) before any dense layer. Atoms are stored
+flat (no padding), so padding can neither become a neighbour nor enter pooling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.functional import softplus
+
+from ._data import MoleculeBatch
+
+
+def _invariants(per_degree: list[torch.Tensor]) -> torch.Tensor:
+    """Rotation- and mirror-invariant features of equivariant channel pairs.
+
+    ``per_degree[l]`` has shape (n, 2l + 1, 2 * channels): two channel sets
+    ``A, B`` of degree ``l``. Returns (n, channels * (cloud_order + 1)): the
+    degree-0 component of ``A`` and, per degree, the mean over ``m`` of
+    ``A_lm * B_lm`` (a learned power spectrum).
+    """
+    parts = []
+    for degree, ab in enumerate(per_degree):
+        a, b = ab.chunk(2, dim=-1)
+        if degree == 0:
+            parts.append(a[:, 0])
+        parts.append((a * b).mean(dim=1))
+    return torch.cat(parts, dim=1)
+
+
+class DensityCloud(nn.Module):
+    """First AtomCloud convolution, applied to precomputed atom densities.
+
+    The neighbour's embedding and the learned radial function (one per neighbour
+    element, output channel and degree, linear in the radial basis) fuse into one
+    weight, so ``A[c, lm] = sum_{s, k} W_l[s k, c] D[lm, s k]``. Two such
+    channel sets ``A, B`` give the invariants ``sum_m A_lm B_lm`` per degree.
+
+    Parameters
+    ----------
+    n_inputs : int
+        ``n_species * n_radial``, columns of the density.
+    channels : int
+        Output channels per degree.
+    cloud_order : int
+        Number of degrees (``0 .. cloud_order - 1``).
+    """
+
+    def __init__(self, n_inputs: int, channels: int, cloud_order: int):
+        super().__init__()
+        scale = 1.0 / math.sqrt(n_inputs)
+        self.weight = nn.Parameter(scale * torch.randn(cloud_order, n_inputs, 2 * channels))
+
+    @property
+    def n_features(self) -> int:
+        cloud_order, _, channels = self.weight.shape
+        return channels // 2 * (cloud_order + 1)
+
+    def forward(self, density: torch.Tensor) -> torch.Tensor:
+        return _invariants(
+            [density[:, d * d : (d + 1) ** 2] @ w for d, w in enumerate(self.weight)]
+        )
+
+
+class NeighbourCloud(nn.Module):
+    """A further AtomCloud convolution over learned neighbour features (sparse pairs).
+
+    ``A_i[c, lm] = sum_j R_cl(r_ij) Y_lm(r_ij) g_j[c]`` with ``g = Linear(h)`` and
+    ``R_cl`` linear in the precomputed radial basis; contracted like
+    :class:`DensityCloud`.
+    """
+
+    def __init__(self, atom_dim: int, channels: int, n_radial: int, cloud_order: int):
+        super().__init__()
+        self.cloud_order = cloud_order
+        self.channels = channels
+        self.features = nn.Linear(atom_dim, 2 * channels)
+        self.radial = nn.Linear(n_radial, 2 * channels * cloud_order, bias=False)
+
+    @property
+    def n_features(self) -> int:
+        return self.channels * (self.cloud_order + 1)
+
+    def forward(self, h: torch.Tensor, batch: MoleculeBatch) -> torch.Tensor:
+        n_pairs = len(batch.centre)
+        g = self.features(h)[batch.neighbour]
+        r = self.radial(batch.radial).view(n_pairs, self.cloud_order, 2 * self.channels)
+        per_degree = []
+        for d in range(self.cloud_order):
+            harmonics = batch.harmonics[:, d * d : (d + 1) ** 2, None]
+            message = (g * r[:, d])[:, None, :] * harmonics
+            summed = h.new_zeros(len(h), 2 * d + 1, 2 * self.channels)
+            per_degree.append(summed.index_add_(0, batch.centre, message))
+        return _invariants(per_degree)
+
+
+class ACNModule(nn.Module):
+    """AtomCloudNet: embedding, AtomCloud convolutions, potentials, residual block, pooling, head.
+
+    Parameters mirror :class:`~acn_sklearn.ACNRegressor`; ``n_species``,
+    ``n_outputs`` and the statistics buffers (set by the regressor after
+    construction) come from the training data.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_species: int,
+        n_outputs: int,
+        n_radial: int,
+        cloud_order: int,
+        embedding_dim: int,
+        n_clouds: int,
+        atom_dim: int,
+        hidden_sizes: tuple[int, int],
+        pooling: str,
+        pooling_power: float,
+        output: str,
+        potentials: bool,
+    ):
+        super().__init__()
+        self.pooling = pooling
+        self.pooling_power = pooling_power
+        self.output = output
+        self.potentials = potentials
+        self.embedding = nn.Embedding(n_species, embedding_dim)
+        self.cloud = DensityCloud(n_species * n_radial, embedding_dim, cloud_order)
+        n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
+        self.atom_in = nn.Linear(n_in, atom_dim)
+        self.clouds = nn.ModuleList(
+            NeighbourCloud(atom_dim, embedding_dim, n_radial, cloud_order)
+            for _ in range(n_clouds - 1)
+        )
+        self.updates = nn.ModuleList(
+            nn.Sequential(nn.Linear(atom_dim + cloud.n_features, atom_dim), nn.Softplus(),
+                          nn.Linear(atom_dim, atom_dim))
+            for cloud in self.clouds
+        )
+        self.residual = nn.Sequential(
+            nn.Linear(atom_dim, atom_dim), nn.Softplus(), nn.Linear(atom_dim, atom_dim)
+        )
+        h1, h2 = hidden_sizes
+        self.head = nn.Sequential(
+            nn.Linear(2 * atom_dim, h1), nn.Softplus(), nn.Linear(h1, h2), nn.Softplus(),
+            nn.Linear(h2, n_outputs),
+        )
+        # Statistics learned from the training data by the regressor.
+        self.register_buffer("potential_mean", torch.zeros(3))
+        self.register_buffer("potential_scale", torch.ones(3))
+        self.register_buffer("element_baseline", torch.zeros(n_species, n_outputs))
+        self.register_buffer("target_shift", torch.zeros(n_outputs))
+        self.register_buffer("target_scale", torch.ones(n_outputs))
+
+    def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
+        """Per-atom invariant features after the clouds and the residual block."""
+        parts = [self.embedding(batch.species), self.cloud(batch.density)]
+        if self.potentials:
+            parts.append((batch.potentials - self.potential_mean) / self.potential_scale)
+        h = softplus(self.atom_in(torch.cat(parts, dim=1)))
+        for cloud, update in zip(self.clouds, self.updates, strict=True):
+            h = h + update(torch.cat([h, cloud(h, batch)], dim=1))
+        # The residual block's output is concatenated with its own input.
+        return torch.cat([h, h + self.residual(h)], dim=1)
+
+    def _sum_over_molecules(self, per_atom: torch.Tensor, batch: MoleculeBatch):
+        out = per_atom.new_zeros(len(batch), per_atom.shape[1])
+        return out.index_add_(0, batch.molecule, per_atom)
+
+    def forward(self, batch: MoleculeBatch) -> torch.Tensor:
+        """Predictions in target units, shape (n_molecules, n_outputs)."""
+        c = self.atom_features(batch)
+        if self.pooling == "sum":
+            # Atom-wise head, then sum: an extensive molecular property.
+            z = self._sum_over_molecules(self.head(c), batch)
+        else:
+            # Power-average pooling over the real atoms, then the head.
+            p = self.pooling_power
+            mean = self._sum_over_molecules(c.abs() ** p, batch)
+            pooled = (mean / batch.atoms_per_molecule[:, None]).clamp_min(1e-12) ** (1 / p)
+            z = self.head(pooled)
+        if self.output == "sigmoid":
+            return self.target_shift + self.target_scale * torch.sigmoid(z)
+        baseline = self._sum_over_molecules(self.element_baseline[batch.species], batch)
+        return baseline + self.target_shift + self.target_scale * z

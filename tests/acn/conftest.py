@@ -1,0 +1,24 @@
+"""Small fitted ACN models shared by the ACN tests (tiny networks, few epochs)."""
+
+import pytest
+
+from acn_sklearn import ACNRegressor
+
+TINY = dict(embedding_dim=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, batch_size=50)
+
+
+@pytest.fixture
+def tiny():
+    """Parameters of a tiny, fast network."""
+    return dict(TINY)
+
+
+@pytest.fixture(scope="session", params=["paper", "default"])
+def fitted(request, qm9_subset):
+    """An ACNRegressor fitted briefly on 200 molecules, in both head configurations."""
+    X, y = qm9_subset
+    if request.param == "paper":
+        extra = dict(n_clouds=1, pooling="power", output="sigmoid")
+    else:
+        extra = dict(n_clouds=2, pooling="sum", output="linear")
+    return ACNRegressor(max_epochs=2, random_state=0, **TINY, **extra).fit(X[:200], y[:200])

@@ -1,0 +1,59 @@
+"""Neighbour lists, radial basis, spherical harmonics and atom densities."""
+
+import numpy as np
+import pytest
+import torch
+from e3nn import o3
+
+from acn_sklearn.acn._geometry import atom_densities, neighbour_pairs, radial_basis
+
+
+def test_radial_basis_is_smooth_and_cut_off():
+    r = torch.tensor([0.5, 2.0, 2.999, 3.0, 3.5])
+    phi = radial_basis(r, radius=3.0, n_radial=8)
+    assert phi.shape == (5, 8)
+    assert torch.all(phi[3:] == 0)
+    assert torch.all(phi[2] < 1e-5)  # continuous at the cutoff
+    assert torch.all(phi[:2].sum(dim=1) > 0.1)
+
+
+@pytest.mark.parametrize("radius", [2.0, 3.0, 5.0])
+def test_neighbour_pairs_match_brute_force(qm9_subset, radius):
+    X = np.asarray(qm9_subset[0][:30])
+    pairs = neighbour_pairs(X, radius, cloud_order=3, n_radial=8)
+    expected = set()
+    offset = 0
+    for mol in X:
+        n = int(np.count_nonzero(mol[:, 0]))
+        R = mol[:n, 1:]
+        d = np.linalg.norm(R[:, None] - R[None], axis=-1)
+        for i, j in zip(*np.nonzero((d < radius) & ~np.eye(n, dtype=bool)), strict=True):
+            expected.add((offset + i, offset + j))
+        offset += n
+    assert set(zip(pairs.centre.tolist(), pairs.neighbour.tolist(), strict=True)) == expected
+    assert len(pairs.centre) == len(expected) == pairs.pair_offsets[-1]
+    assert pairs.atom_offsets[-1] == offset
+    assert pairs.harmonics.shape == (len(expected), 9)
+    assert pairs.radial.shape == (len(expected), 8)
+
+
+def test_atom_density_matches_a_direct_sum(qm9_subset):
+    X = np.asarray(qm9_subset[0][:3])
+    elements = np.array([1, 6, 7, 8, 9])
+    pairs = neighbour_pairs(X, 3.0, cloud_order=3, n_radial=4)
+    Z = X[:, :, 0][X[:, :, 0] > 0].astype(int)
+    R = X[:, :, 1:][X[:, :, 0] > 0]
+    species = np.searchsorted(elements, Z)
+    density = atom_densities(pairs, species, len(elements)).numpy()
+    assert density.shape == (len(Z), 9, 5 * 4)
+    # Atom 0 of molecule 0, directly from the definition.
+    n0 = int(np.count_nonzero(X[0, :, 0]))
+    expected = np.zeros((9, 5, 4))
+    for j in range(1, n0):
+        v = torch.tensor(R[j] - R[0], dtype=torch.float32)
+        r = torch.linalg.vector_norm(v)
+        if r < 3.0:
+            y = o3.spherical_harmonics([0, 1, 2], v, normalize=True, normalization="component")
+            phi = radial_basis(r[None], 3.0, 4)[0]
+            expected[:, species[j]] += np.outer(y.numpy(), phi.numpy())
+    np.testing.assert_allclose(density[0], expected.reshape(9, 20), atol=1e-5)

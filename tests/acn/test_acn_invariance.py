@@ -1,0 +1,58 @@
+"""Predictions are invariant to rotations, reflections, translations, atom order and padding."""
+
+import numpy as np
+import pytest
+from scipy.stats import special_ortho_group
+
+from acn_sklearn.molecules import n_atoms, to_array
+
+
+def _assert_same(a, b):
+    np.testing.assert_allclose(a, b, rtol=0, atol=2e-3)  # float32, values ~1e3 kcal/mol
+
+
+@pytest.fixture(scope="module")
+def molecules(qm9_subset):
+    return np.array(qm9_subset[0][200:260])
+
+
+def _transform(X, matrix, shift):
+    out = X.copy()
+    real = X[:, :, 0] > 0
+    out[:, :, 1:][real] = X[:, :, 1:][real] @ matrix.T + shift
+    return out
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_rotation_reflection_translation(fitted, molecules, mirror):
+    reference = fitted.predict(molecules)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        matrix = special_ortho_group.rvs(3, random_state=rng)
+        if mirror:
+            matrix = matrix @ np.diag([1.0, 1.0, -1.0])
+        moved = _transform(molecules, matrix, rng.normal(scale=10.0, size=3))
+        _assert_same(fitted.predict(moved), reference)
+
+
+def test_atom_permutation(fitted, molecules):
+    rng = np.random.default_rng(2)
+    shuffled = molecules.copy()
+    for i, n in enumerate(n_atoms(molecules)):
+        shuffled[i, :n] = molecules[i, rng.permutation(n)]
+    _assert_same(fitted.predict(shuffled), fitted.predict(molecules))
+
+
+def test_padding_and_batch_neighbours_change_nothing(fitted, molecules):
+    reference = fitted.predict(molecules)
+    _assert_same(fitted.predict(to_array(molecules, max_atoms=40)), reference)
+    alone = np.concatenate([fitted.predict(molecules[i : i + 1]) for i in range(5)])
+    _assert_same(alone, reference[:5])
+    assert np.array_equal(to_array(molecules, max_atoms=40)[:, 29:], np.zeros((60, 11, 4)))
+
+
+def test_input_formats_give_same_predictions(fitted, molecules, qm9_subset_atoms):
+    from acn_sklearn.molecules import to_zr
+
+    _assert_same(fitted.predict(qm9_subset_atoms[200:260]), fitted.predict(molecules))
+    _assert_same(fitted.predict(to_zr(molecules)), fitted.predict(molecules))

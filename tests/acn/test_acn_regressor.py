@@ -1,0 +1,140 @@
+"""ACNRegressor as a scikit-learn estimator: parameters, cloning, pickling, fitting, errors."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import KFold, learning_curve
+
+from acn_sklearn import ACNRegressor
+
+PARAMS = ["radius", "cloud_order", "n_radial", "embedding_dim", "n_clouds", "atom_dim",
+          "hidden_sizes", "pooling", "pooling_power", "output", "potentials", "lr",
+          "batch_size", "max_epochs", "patience", "lr_patience", "validation_fraction",
+          "elements", "device", "n_jobs", "random_state", "verbose"]
+
+
+def test_params_are_visible_to_sklearn():
+    model = ACNRegressor(radius=4.0, n_clouds=1, random_state=3)
+    params = model.get_params()
+    assert set(PARAMS) <= set(params)
+    assert params["radius"] == 4.0 and params["n_clouds"] == 1
+    copy = clone(model)
+    assert copy.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+    assert copy.radius == 4.0 and copy.random_state == 3
+    copy.set_params(radius=5.0, pooling="power")
+    assert (copy.radius, copy.pooling, model.radius) == (5.0, "power", 4.0)
+
+
+def test_fit_beats_the_mean_by_a_wide_margin(qm9_subset):
+    X, y = qm9_subset
+    model = ACNRegressor(n_clouds=1, max_epochs=40, random_state=0, batch_size=32)
+    model.fit(X[:300], y[:300])
+    mae = np.abs(model.predict(X[300:]) - y[300:]).mean()
+    mae_mean = np.abs(y[300:] - y[:300].mean()).mean()
+    assert mae < 0.1 * mae_mean, (mae, mae_mean)
+    assert model.history[-1, "valid_mae"] > 0
+    assert len(model.history) <= 40
+
+
+def test_random_state_makes_fits_reproducible(qm9_subset, tiny):
+    X, y = qm9_subset
+    fits = [ACNRegressor(max_epochs=2, random_state=7, **tiny).fit(X[:100], y[:100])
+            for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].predict(X[100:120]), fits[1].predict(X[100:120]))
+    other = ACNRegressor(max_epochs=2, random_state=8, **tiny).fit(X[:100], y[:100])
+    assert not np.array_equal(other.predict(X[100:120]), fits[0].predict(X[100:120]))
+
+
+def test_pickle_and_joblib_round_trips(fitted, qm9_subset, tmp_path):
+    X = qm9_subset[0][300:330]
+    expected = fitted.predict(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict(X), expected)
+    joblib.dump(fitted, tmp_path / "acn.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "acn.joblib").predict(X), expected)
+
+
+def test_multi_output(qm9_subset, tiny):
+    X, y = qm9_subset
+    Y = np.column_stack([y, 0.01 * y + 3.0])
+    model = ACNRegressor(max_epochs=2, random_state=0, **tiny).fit(X[:100], Y[:100])
+    pred = model.predict(X[100:110])
+    assert pred.shape == (10, 2)
+    assert model.n_outputs_ == 2
+    assert ACNRegressor(max_epochs=1, **tiny).fit(X[:50], y[:50]).predict(X[:3]).shape == (3,)
+
+
+def test_learning_curve_two_folds(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=2, random_state=0, elements=(1, 6, 7, 8, 9), **tiny)
+    sizes, _, test = learning_curve(
+        model, np.asarray(X[:120]), np.asarray(y[:120]), train_sizes=[30, 60],
+        cv=KFold(2), scoring="neg_mean_absolute_error",
+    )
+    assert list(sizes) == [30, 60]
+    assert test.shape == (2, 2) and np.all(np.isfinite(test))
+
+
+def test_verbose_prints_epochs(qm9_subset, capsys, tiny):
+    X, y = qm9_subset
+    ACNRegressor(max_epochs=2, verbose=1, **tiny).fit(X[:60], y[:60])
+    out = capsys.readouterr().out
+    assert "valid_mae" in out and "train_loss" in out and "dur" in out
+
+
+def test_without_validation_runs_all_epochs(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=3, validation_fraction=0, **tiny).fit(X[:60], y[:60])
+    assert len(model.history) == 3
+
+
+def test_unseen_element_is_named(qm9_subset, tiny):
+    X, y = qm9_subset
+    no_fluorine = ~np.any(X[:, :, 0] == 9, axis=1)
+    model = ACNRegressor(max_epochs=1, **tiny).fit(X[no_fluorine][:50], y[no_fluorine][:50])
+    with pytest.raises(ValueError, match=r"molecule 1: element Z=16 \(atom 0\)"):
+        model.predict([([6, 1], [[0, 0, 0], [1.1, 0, 0]]), ([16, 1], [[0, 0, 0], [1.3, 0, 0]])])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [(dict(pooling="max"), "pooling"), (dict(output="tanh"), "output"),
+     (dict(n_clouds=0), "n_clouds"), (dict(validation_fraction=1.0), "validation_fraction")],
+)
+def test_bad_parameters(qm9_subset, kwargs, message):
+    X, y = qm9_subset
+    with pytest.raises(ValueError, match=message):
+        ACNRegressor(**kwargs).fit(X[:20], y[:20])
+
+
+def test_bad_input(qm9_subset):
+    X, y = qm9_subset
+    X = np.array(X[:20])
+    with pytest.raises(ValueError, match="y must have shape"):
+        ACNRegressor().fit(X, y[:19])
+    with pytest.raises(ValueError, match="y contains NaN"):
+        ACNRegressor().fit(X, np.where(np.arange(20) == 4, np.nan, y[:20]))
+    X[3, 0, 1] = np.nan
+    with pytest.raises(ValueError, match="molecule 3"):
+        ACNRegressor().fit(X, y[:20])
+
+
+class _NaNLoss(torch.nn.L1Loss):
+    def forward(self, y_pred, y_true):
+        return super().forward(y_pred, y_true) * float("nan")
+
+
+def test_nan_loss_stops_with_a_clear_error(qm9_subset, tiny):
+    X, y = qm9_subset
+    with pytest.raises(RuntimeError, match="diverged"):
+        ACNRegressor(max_epochs=2, criterion=_NaNLoss, **tiny).fit(X[:40], y[:40])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=2, device="cuda", random_state=0, **tiny).fit(X[:60], y[:60])
+    assert model.predict(X[60:70]).shape == (10,)
