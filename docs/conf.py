@@ -1,0 +1,184 @@
+"""Sphinx configuration of the acn_sklearn documentation.
+
+Build: ``python -m sphinx -W --keep-going -b html docs docs/_build/html``.
+The example gallery is rendered without running the examples (they train models).
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
+
+import acn_sklearn
+
+HERE = Path(__file__).resolve().parent
+
+# -- Project -------------------------------------------------------------------------
+
+project = "acn_sklearn"
+author = "acn_sklearn developers"
+copyright = "2026, acn_sklearn developers"
+release = acn_sklearn.__version__
+version = release
+
+# -- General -------------------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+# paper/ holds the output of `acn-sklearn learning-curve --paper`; its files are
+# pulled into reproducing.rst by the if-exists directive below, not built alone.
+exclude_patterns = ["_build", "paper", "auto_examples/*.ipynb", "auto_examples/*.py"]
+
+# No intersphinx: the documentation must build offline. References to numpy,
+# sklearn, ase or torch objects in docstrings stay plain text.
+
+# -- autodoc / autosummary / numpydoc ------------------------------------------------
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "member-order": "bysource"}
+autodoc_typehints = "none"  # numpydoc docstrings already give the types
+# Estimators' methods are listed by autodoc's :members:; numpydoc's own member
+# tables would point at pages autosummary does not generate.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# -- sphinx-gallery ------------------------------------------------------------------
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    # The examples fit models for minutes; the gallery shows their code and text
+    # only. Run them by hand (python examples/plot_*.py).
+    "plot_gallery": "False",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    # No sg_execution_times pages: nothing is executed, and they would land in docs/.
+    "write_computation_times": False,
+}
+
+# -- HTML ----------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"acn_sklearn {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+}
+html_show_sourcelink = False
+
+# -- MyST (the Markdown benchmark pages) ---------------------------------------------
+
+myst_heading_anchors = 3
+
+
+# -- Local directives ----------------------------------------------------------------
+
+
+class IfExists(Directive):
+    """``.. if-exists:: path`` renders its content only when ``path`` exists.
+
+    The path is relative to the documentation root (this folder). The page is
+    marked as depending on the file, so it is rebuilt when the file appears.
+    ``.. if-missing:: path`` is the opposite.
+    """
+
+    required_arguments = 1
+    has_content = True
+    render_when_present = True
+
+    def run(self):
+        env = self.state.document.settings.env
+        path = HERE / self.arguments[0]
+        env.note_dependency(str(path))
+        if path.exists() != self.render_when_present:
+            return []
+        container = nodes.container()
+        self.state.nested_parse(self.content, self.content_offset, container)
+        return container.children
+
+
+class IfMissing(IfExists):
+    render_when_present = False
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """Leave sklearn's generated ``set_*_request`` methods out of the class pages.
+
+    scikit-learn adds them to every estimator for metadata routing; their
+    docstrings cross-reference sklearn's own glossary, which this offline build
+    cannot resolve, and they say nothing about these models.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def _write_model_defaults() -> None:
+    """Write api/generated/model_defaults.inc: each model's defaults, read from the code.
+
+    The models page includes it, so the documented defaults cannot drift from
+    the factories' and the regressor's actual parameters.
+    """
+    from acn_sklearn import ACNRegressor, make_cm_krr, make_fchl19_krr, make_slatm_krr
+
+    def row(name, value):
+        if isinstance(value, type):  # e.g. criterion=torch.nn.L1Loss
+            value = f"{value.__module__.split('.')[0]}.nn.{value.__name__}"
+            return f"   * - ``{name}``\n     - ``{value}``\n"
+        return f"   * - ``{name}``\n     - ``{value!r}``\n"
+
+    blocks = []
+    for title, model in [
+        ("make_cm_krr()", make_cm_krr()),
+        ("make_slatm_krr()", make_slatm_krr()),
+        ("make_fchl19_krr()", make_fchl19_krr()),
+    ]:
+        params = model.get_params(deep=True)
+        names = [
+            f"{step}__{key}"
+            for step, est in model.steps
+            for key in est.get_params(deep=False)
+            if key not in ("n_jobs", "memory", "max_memory")
+        ]
+        rows = "".join(row(n, params[n]) for n in names)
+        blocks.append(
+            f".. list-table:: ``{title}``\n   :header-rows: 1\n   :widths: 40 60\n\n"
+            f"   * - parameter\n     - default\n{rows}"
+        )
+    params = ACNRegressor().get_params(deep=False)
+    own = [
+        name
+        for name, p in inspect.signature(ACNRegressor.__init__).parameters.items()
+        if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and name != "self")
+    ]
+    rows = "".join(row(k, params[k]) for k in own if k in params)
+    blocks.append(
+        ".. list-table:: ``ACNRegressor()``\n   :header-rows: 1\n   :widths: 40 60\n\n"
+        f"   * - parameter\n     - default\n{rows}"
+    )
+    out = HERE / "api" / "generated" / "model_defaults.inc"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(blocks)
+    if not out.exists() or out.read_text() != text:
+        out.write_text(text)
+
+
+def setup(app):
+    directives.register_directive("if-exists", IfExists)
+    directives.register_directive("if-missing", IfMissing)
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
+    _write_model_defaults()
