@@ -1,0 +1,245 @@
+"""Two ways to tune, one result: OptunaSearchCV for kernel models, a pruned study for ACN.
+
+Both search on training molecules only and then refit the best configuration on
+all of them; the held-out test set is scored once, after the search.
+
+- :func:`tune_cv` (sklearn style): ``optuna_integration.OptunaSearchCV`` with
+  k-fold cross-validation on the training data. Its study maximises the negative
+  MAE, sklearn's sign convention.
+- :func:`tune_holdout` (study style, for the network): each trial fits on the
+  training data, whose own validation split (``validation_fraction``) drives
+  early stopping; the validation MAE is reported every epoch so that Optuna's
+  pruner stops bad trials early. The study minimises the validation MAE.
+
+Storages: any Optuna URL (``sqlite:///study.db``, ``postgresql://...``,
+``mysql://...``) or ``journal:PATH`` for Optuna's journal file storage, which
+several worker processes on one machine may share safely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+from sklearn.model_selection import KFold
+from skorch.callbacks import Callback
+
+from ..registry import make_model, parse_model_spec
+from ._spaces import sample_params, search_space
+
+__all__ = ["OptunaPruning", "TuningResult", "make_storage", "open_study", "tune_cv", "tune_holdout"]
+
+
+class OptunaPruning(Callback):
+    """Report a skorch metric to an Optuna trial every epoch and prune bad trials.
+
+    Parameters
+    ----------
+    trial : optuna.Trial
+        The trial being evaluated.
+    monitor : str, default="valid_mae"
+        History key reported each epoch (lower is better).
+
+    Notes
+    -----
+    ``sklearn.base.clone`` keeps the same trial (``__sklearn_clone__``) instead of
+    deep-copying it with its storage connection, so an estimator carrying this
+    callback can be cloned, e.g. by ``cross_validate``.
+    """
+
+    def __init__(self, trial, monitor="valid_mae"):
+        self.trial = trial
+        self.monitor = monitor
+
+    def __sklearn_clone__(self):
+        return type(self)(self.trial, self.monitor)
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        self.trial.report(float(net.history[-1, self.monitor]), step=epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"{self.monitor} pruned at epoch {epoch}")
+
+
+def make_storage(url: str | None):
+    """An Optuna storage from a URL; ``journal:PATH`` gives a journal file storage."""
+    if url is None or not url.startswith("journal:"):
+        return url
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+
+
+def open_study(
+    storage: str | None, study_name: str, *, direction: str, resume: bool, seed: int | None = None
+) -> optuna.Study:
+    """Create a study, or with ``resume`` load it to add trials.
+
+    Raises
+    ------
+    ValueError
+        If the study exists and ``resume`` is False, or its direction differs.
+    """
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    try:
+        study = optuna.create_study(
+            storage=make_storage(storage),
+            study_name=study_name,
+            direction=direction,
+            sampler=sampler,
+            pruner=optuna.pruners.MedianPruner(n_warmup_steps=5),
+            load_if_exists=resume,
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise ValueError(
+            f"study {study_name!r} already exists in {storage}; pass --resume to add "
+            "trials to it, or choose another --study-name"
+        ) from None
+    if study.direction.name.lower() != direction:
+        raise ValueError(
+            f"study {study_name!r} {study.direction.name.lower()}s, not {direction}s: "
+            "it was made by the other tuning path"
+        )
+    return study
+
+
+@dataclass
+class TuningResult:
+    """What every tuning path returns.
+
+    Attributes
+    ----------
+    model : str
+        Model name (``"slatm"``, ``"acn"``...).
+    best_params : dict
+        Best parameters; ``make_model(model, **best_params)`` rebuilds the model.
+    search_mae : float
+        The best search score: cross-validated MAE (:func:`tune_cv`) or
+        validation MAE (:func:`tune_holdout`), training data only.
+    estimator : sklearn estimator
+        The best configuration refitted on all training data.
+    study : optuna.Study
+    """
+
+    model: str
+    best_params: dict
+    search_mae: float
+    estimator: object
+    study: optuna.Study
+
+    def test_mae(self, X_test, y_test) -> float:
+        """MAE of the refitted best model on held-out molecules."""
+        return float(np.mean(np.abs(self.estimator.predict(X_test) - y_test)))
+
+
+def _completed(study: optuna.Study) -> bool:
+    return any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def tune_cv(
+    spec: str,
+    X,
+    y,
+    *,
+    study: optuna.Study,
+    n_trials: int | None = 10,
+    timeout: float | None = None,
+    cv: int = 5,
+    n_jobs: int = 1,
+    space=None,
+    random_state: int | None = 0,
+) -> TuningResult:
+    """Tune a model with ``OptunaSearchCV`` (k-fold CV on the training data).
+
+    Parameters
+    ----------
+    spec : str
+        Model spec; its parameters are fixed, the search space's vary.
+    X, y : training molecules and targets
+    study : optuna.Study
+        A ``maximize`` study (negative MAE), e.g. from :func:`open_study`.
+    n_trials, timeout : int, float
+        Budget of this call (trials already in a resumed study are kept).
+    cv : int, default=5
+        Folds.
+    n_jobs : int, default=1
+        Trials run in parallel threads.
+    space : dict, optional
+        Search space; default :func:`search_space` of the model.
+    random_state : int, optional
+        Seeds the folds.
+
+    Returns
+    -------
+    TuningResult
+    """
+    from optuna_integration import OptunaSearchCV
+
+    name, _ = parse_model_spec(spec)
+    search = OptunaSearchCV(
+        make_model(spec),
+        space or search_space(name),
+        study=study,
+        n_trials=n_trials,
+        timeout=timeout,
+        cv=KFold(cv, shuffle=True, random_state=random_state),
+        scoring="neg_mean_absolute_error",
+        n_jobs=n_jobs,
+        refit=True,
+        error_score=np.nan,
+        random_state=random_state,
+    )
+    search.fit(X, y)
+    return TuningResult(
+        name, dict(study.best_params), -study.best_value, search.best_estimator_, study
+    )
+
+
+def tune_holdout(
+    spec: str,
+    X,
+    y,
+    *,
+    study: optuna.Study,
+    n_trials: int | None = 10,
+    timeout: float | None = None,
+    space=None,
+    monitor: str = "valid_mae",
+) -> TuningResult:
+    """Tune a network trial by trial on its validation split, pruning bad trials.
+
+    Parameters
+    ----------
+    spec : str
+        Model spec of a skorch model (``"acn"``, ``"acn:max_epochs=100"``).
+    X, y : training molecules and targets
+        The model's ``validation_fraction`` of them is the validation split.
+    study : optuna.Study
+        A ``minimize`` study, e.g. from :func:`open_study`.
+    n_trials, timeout : int, float
+        Budget of this call.
+    space : dict, optional
+        Search space; default :func:`search_space` of the model.
+    monitor : str, default="valid_mae"
+        History key reported per epoch and minimised.
+
+    Returns
+    -------
+    TuningResult
+    """
+    name, _ = parse_model_spec(spec)
+    space = space or search_space(name)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = sample_params(trial, space)
+        model = make_model(spec, **params, callbacks=[("prune", OptunaPruning(trial, monitor))])
+        model.fit(X, y)
+        return float(np.min(model.history[:, monitor]))
+
+    study.optimize(objective, n_trials=n_trials, timeout=timeout)
+    if not _completed(study):
+        raise RuntimeError("no trial finished: raise --n-trials or --timeout")
+    best = make_model(spec, **study.best_params).fit(X, y)
+    return TuningResult(name, dict(study.best_params), study.best_value, best, study)

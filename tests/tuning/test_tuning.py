@@ -1,0 +1,201 @@
+"""Search spaces, both tuning paths, resuming and concurrent workers."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+from sklearn.base import clone
+
+from acn_sklearn.cli import main
+from acn_sklearn.learning_curve import held_out_split
+from acn_sklearn.registry import MODEL_NAMES, make_model
+from acn_sklearn.tuning import (
+    OptunaPruning,
+    open_study,
+    sample_params,
+    search_space,
+    tune_cv,
+    tune_holdout,
+)
+
+SUBSET = str(Path(__file__).parents[1] / "data" / "qm9_subset.extxyz")
+TINY_ACN = "acn:max_epochs=8,n_clouds=1,embedding_dim=8,atom_dim=32,hidden_sizes=(16, 16)"
+SMALL_ACN_SPACE = {
+    "n_clouds": None,
+    "embedding_dim": None,
+    "atom_dim": None,
+    "cloud_order": None,
+    "n_radial": None,
+}
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_search_space_samples_valid_parameters(name):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    space = search_space(name)
+    for _ in range(5):
+        params = sample_params(study.ask(), space)
+        assert set(params) == set(space)
+        for key, value in params.items():
+            assert space[key]._contains(space[key].to_internal_repr(value)), (key, value)
+        model = make_model(name, **params)
+        assert {k: model.get_params()[k] for k in params} == params
+
+
+def test_search_space_overrides_replace_add_and_remove():
+    space = search_space(
+        "slatm",
+        {
+            "krr__sigma": FloatDistribution(1, 2),
+            "krr__kernel": None,
+            "slatm__rcut": FloatDistribution(3, 6),
+        },
+    )
+    assert space["krr__sigma"] == FloatDistribution(1, 2)
+    assert "krr__kernel" not in space and "slatm__rcut" in space
+    assert "krr__kernel" in search_space("slatm"), "the defaults must not change"
+    with pytest.raises(ValueError, match="no search space for 'schnet'"):
+        search_space("schnet")
+
+
+def test_cv_path_runs_three_trials_and_refits_the_best(qm9_subset):
+    X, y = qm9_subset
+    study = open_study(None, "cv", direction="maximize", resume=False, seed=0)
+    result = tune_cv("cm", X[:200], y[:200], study=study, n_trials=3, cv=3)
+    assert len(study.trials) == 3
+    assert result.search_mae == pytest.approx(-max(t.value for t in study.trials))
+    assert result.best_params == study.best_params
+    expected = make_model("cm", **result.best_params).fit(X[:200], y[:200]).predict(X[300:])
+    np.testing.assert_allclose(result.estimator.predict(X[300:]), expected)
+    assert result.test_mae(X[300:], y[300:]) == pytest.approx(np.mean(np.abs(expected - y[300:])))
+
+
+def test_holdout_path_reports_every_epoch_and_prunes(qm9_subset):
+    X, y = qm9_subset
+    study = open_study(None, "nn", direction="minimize", resume=False, seed=0)
+    space = search_space("acn", SMALL_ACN_SPACE | {"lr": CategoricalDistribution([1e-3])})
+    result = tune_holdout(TINY_ACN, X[:150], y[:150], study=study, n_trials=3, space=space)
+    assert len(study.trials) == 3
+    for trial in study.trials:
+        assert len(trial.intermediate_values) >= 1
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            assert trial.value == pytest.approx(min(trial.intermediate_values.values()))
+    assert result.search_mae == study.best_value
+    assert np.isfinite(result.test_mae(X[300:], y[300:]))
+
+
+def test_pruning_stops_a_trial_the_pruner_rejects(qm9_subset):
+    X, y = qm9_subset
+
+    class AlwaysPrune(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return True
+
+    study = optuna.create_study(pruner=AlwaysPrune())
+    trial = study.ask()
+    model = make_model(TINY_ACN, callbacks=[("prune", OptunaPruning(trial))])
+    with pytest.raises(optuna.TrialPruned, match="pruned at epoch 1"):
+        model.fit(X[:100], y[:100])
+
+
+def test_pruning_callback_survives_clone():
+    trial = optuna.create_study().ask()
+    model = make_model("acn", callbacks=[("prune", OptunaPruning(trial, "valid_mae"))])
+    callback = dict(clone(model).callbacks)["prune"]
+    assert callback.trial is trial and callback.monitor == "valid_mae"
+
+
+def tune_cli(out, *extra):
+    return main(
+        [
+            "tune",
+            "--model",
+            "cm",
+            "--data",
+            SUBSET,
+            "--n-train",
+            "150",
+            "--n-test",
+            "100",
+            "--cv",
+            "3",
+            "--n-trials",
+            "3",
+            "-o",
+            str(out),
+            *extra,
+        ]
+    )
+
+
+def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subset, capsys):
+    out = tmp_path / "t"
+    assert tune_cli(out, "--seed", "1") == 0
+    assert len(pd.read_csv(out / "trials.csv")) == 3
+    for name in ("optimization_history.png", "param_importances.png"):
+        assert (out / name).stat().st_size > 0
+    record = json.loads((out / "best_params.json").read_text())
+    study = optuna.load_study(study_name=record["study_name"], storage=record["storage"])
+    assert record["params"] == study.best_params
+    assert record["search_mae"] == pytest.approx(-study.best_value)
+    X, y = qm9_subset
+    train, test = held_out_split(len(X), 150, n_test=100, test_seed=0, repeat=0)
+    model = make_model(record["model"], **record["params"]).fit(X[train], y[train])
+    assert record["test_mae"] == pytest.approx(np.mean(np.abs(model.predict(X[test]) - y[test])))
+
+    assert tune_cli(out) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert tune_cli(out, "--resume") == 0
+    assert len(pd.read_csv(out / "trials.csv")) == 6
+    assert json.loads((out / "best_params.json").read_text())["n_trials"] == 6
+
+
+def test_two_concurrent_workers_share_one_journal_study(tmp_path):
+    journal = f"journal:{tmp_path / 'study.log'}"
+    command = [
+        sys.executable,
+        "-m",
+        "acn_sklearn.cli",
+        "tune",
+        "--model",
+        "cm",
+        "--data",
+        SUBSET,
+        "--n-train",
+        "150",
+        "--n-test",
+        "100",
+        "--cv",
+        "3",
+        "--n-trials",
+        "3",
+        "--storage",
+        journal,
+        "--study-name",
+        "shared",
+        "--resume",
+    ]
+    workers = [
+        subprocess.Popen(
+            [*command, "-o", str(tmp_path / f"w{i}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(2)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    from acn_sklearn.tuning import make_storage
+
+    study = optuna.load_study(study_name="shared", storage=make_storage(journal))
+    assert sorted(t.number for t in study.trials) == list(range(6))
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
