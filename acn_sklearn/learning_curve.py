@@ -9,6 +9,11 @@ contains every smaller one of the same repeat. Each cell (model, N, repeat) runs
 (train, test) split, so a user's own ``cross_validate`` or ``learning_curve`` call
 with the same ``cv`` reproduces it.
 
+Every model is told the elements of the whole dataset (for QM9: H, C, N, O, F) with
+:func:`acn_sklearn.registry.set_elements`, so a small training set that happens to
+miss fluorine still yields predictions for test molecules that contain it. This is
+the chemical space, not information about test targets.
+
 Finished cells are cached on disk with :class:`joblib.Memory`, so an interrupted or
 repeated run only computes what is missing.
 """
@@ -24,7 +29,7 @@ import numpy as np
 from joblib import Memory
 from sklearn.model_selection import cross_validate
 
-from .registry import make_model
+from .registry import make_model, set_elements
 
 __all__ = ["Cell", "fit_power_law", "held_out_split", "run_cells", "summarise"]
 
@@ -80,8 +85,14 @@ class _RecordingMAE:
 
 def _run_cell(spec: str, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray):
     scorer = _RecordingMAE()
+    elements = np.unique(X[:, :, 0][X[:, :, 0] > 0])
     scores = cross_validate(
-        make_model(spec), X, y, cv=[(train, test)], scoring=scorer, error_score="raise"
+        set_elements(make_model(spec), elements),
+        X,
+        y,
+        cv=[(train, test)],
+        scoring=scorer,
+        error_score="raise",
     )
     return {
         "mae": -float(scores["test_score"][0]),

@@ -167,3 +167,12 @@ def test_cli_rejects_non_positive_sizes(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_cli(tmp_path, "--sizes", "0")
     assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_small_training_sets_missing_an_element_still_score_every_test_molecule(qm9_subset):
+    X, y = qm9_subset
+    cells = run_cells(["cm", "slatm"], [10], X, y, n_test=100, test_seed=0)
+    train, test = held_out_split(len(X), 10, n_test=100, test_seed=0, repeat=0)
+    assert 9 not in X[train, :, 0] and 9 in X[test, :, 0], "the split must test the F case"
+    for cell in cells:
+        assert len(cell.predictions) == 100 and np.all(np.isfinite(cell.predictions))

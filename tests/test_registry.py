@@ -45,3 +45,14 @@ def test_every_name_builds_a_fresh_estimator():
         a, b = make_model(name), make_model(name)
         assert a is not b
         assert hasattr(a, "fit") and hasattr(a, "predict")
+
+
+def test_set_elements_reaches_every_step_but_keeps_explicit_choices():
+    from acn_sklearn.registry import set_elements
+
+    for name in MODEL_NAMES:
+        model = set_elements(make_model(name), [1, 6, 7, 8, 9])
+        declared = {k: v for k, v in model.get_params().items() if k.endswith("elements")}
+        assert declared and all(v == (1, 6, 7, 8, 9) for v in declared.values()), name
+    explicit = set_elements(make_model("acn", elements=(1, 6)), [1, 6, 7, 8, 9])
+    assert explicit.elements == (1, 6)
