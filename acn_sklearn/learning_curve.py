@@ -29,6 +29,7 @@ import numpy as np
 from joblib import Memory
 from sklearn.model_selection import cross_validate
 
+from . import __version__
 from .registry import make_model, set_elements
 
 __all__ = ["Cell", "fit_power_law", "held_out_split", "run_cells", "summarise"]
@@ -83,7 +84,22 @@ class _RecordingMAE:
         return -float(np.mean(np.abs(self.predictions - y)))
 
 
-def _run_cell(spec: str, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray):
+def _model_key(spec: str) -> str:
+    """What a cached cell depends on besides the data: the package version and every
+    parameter of the model, defaults included, so changed defaults are recomputed."""
+    params = make_model(spec).get_params(deep=True)
+    plain = (int, float, str, bool, tuple, list, type(None))
+    described = {
+        key: value
+        if isinstance(value, plain)
+        else getattr(value, "__qualname__", type(value).__qualname__)
+        for key, value in sorted(params.items())
+    }
+    return f"{__version__} {described!r}"
+
+
+def _run_cell(spec: str, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
+    """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
     elements = np.unique(X[:, :, 0][X[:, :, 0] > 0])
     scores = cross_validate(
@@ -167,8 +183,9 @@ def run_cells(
     cells, start = [], time.perf_counter()
     for done, (spec, n, r) in enumerate(jobs, start=1):
         train, test = held_out_split(len(X), n, n_test=n_test, test_seed=test_seed, repeat=r)
-        cached = cache_dir is not None and run.check_call_in_cache(spec, X, y, train, test)
-        result = run(spec, X, y, train, test)
+        key = _model_key(spec)
+        cached = cache_dir is not None and run.check_call_in_cache(spec, key, X, y, train, test)
+        result = run(spec, key, X, y, train, test)
         cells.append(Cell(model=spec, n_train=n, repeat=r, cached=cached, **result))
         if on_cell is not None:
             on_cell(cells[-1], done, len(jobs), time.perf_counter() - start)

@@ -176,3 +176,17 @@ def test_small_training_sets_missing_an_element_still_score_every_test_molecule(
     assert 9 not in X[train, :, 0] and 9 in X[test, :, 0], "the split must test the F case"
     for cell in cells:
         assert len(cell.predictions) == 100 and np.all(np.isfinite(cell.predictions))
+
+
+def test_cache_is_invalidated_when_a_model_default_changes(qm9_subset, tmp_path, monkeypatch):
+    import acn_sklearn.registry as registry
+
+    X, y = qm9_subset
+    first = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
+    again = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
+    assert not first[0].cached and again[0].cached
+    real = registry._FACTORIES["cm"]
+    monkeypatch.setitem(registry._FACTORIES, "cm", lambda **p: real(**p).set_params(krr__sigma=7.0))
+    changed = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
+    assert not changed[0].cached
+    assert changed[0].mae != pytest.approx(first[0].mae)
