@@ -113,27 +113,17 @@ def test_pruning_callback_survives_clone():
     assert callback.trial is trial and callback.monitor == "valid_mae"
 
 
+CM_TUNE = [
+    "--model",
+    "cm",
+    "--data",
+    SUBSET,
+    *"--n-train 150 --n-test 100 --cv 3 --n-trials 3".split(),
+]
+
+
 def tune_cli(out, *extra):
-    return main(
-        [
-            "tune",
-            "--model",
-            "cm",
-            "--data",
-            SUBSET,
-            "--n-train",
-            "150",
-            "--n-test",
-            "100",
-            "--cv",
-            "3",
-            "--n-trials",
-            "3",
-            "-o",
-            str(out),
-            *extra,
-        ]
-    )
+    return main(["tune", *CM_TUNE, "-o", str(out), *extra])
 
 
 def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subset, capsys):
@@ -165,18 +155,7 @@ def test_two_concurrent_workers_share_one_journal_study(tmp_path):
         "-m",
         "acn_sklearn.cli",
         "tune",
-        "--model",
-        "cm",
-        "--data",
-        SUBSET,
-        "--n-train",
-        "150",
-        "--n-test",
-        "100",
-        "--cv",
-        "3",
-        "--n-trials",
-        "3",
+        *CM_TUNE,
         "--storage",
         journal,
         "--study-name",
