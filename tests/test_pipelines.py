@@ -1,0 +1,114 @@
+"""Model factories: every one works wherever a sklearn regressor does."""
+
+import pickle
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_validate, learning_curve
+from sklearn.pipeline import Pipeline
+
+from acn_sklearn import make_cm_krr, make_fchl19_krr, make_slatm_krr
+from acn_sklearn.kernel_ridge import KernelRidgeRegressor
+
+FACTORIES = {
+    "cm": (make_cm_krr, "laplacian"),
+    "slatm": (make_slatm_krr, "gaussian"),
+    "fchl19": (make_fchl19_krr, "local_gaussian"),
+}
+N_MOLECULES = {"cm": 200, "slatm": 60, "fchl19": 60}
+
+
+@pytest.fixture(scope="module", params=list(FACTORIES))
+def case(request, qm9_subset):
+    """(name, factory, X, y): a factory and enough molecules for quick searches."""
+    name = request.param
+    X, y = qm9_subset
+    n = N_MOLECULES[name]
+    return name, FACTORIES[name][0], X[:n], np.asarray(y[:n])
+
+
+@pytest.fixture(scope="module")
+def searchable(case, tmp_path_factory):
+    """The case's model, all QM9 elements declared, representations cached across refits."""
+    name, factory, X, y = case
+    cache = tmp_path_factory.mktemp(f"{name}_cache")
+    return factory(**{f"{name}__elements": [1, 6, 7, 8, 9], f"{name}__memory": str(cache)}), X, y
+
+
+def test_factory_builds_the_documented_pipeline(case):
+    name, factory, _, _ = case
+    model = factory()
+    assert isinstance(model, Pipeline)
+    assert [step for step, _ in model.steps] == [name, "krr"]
+    assert isinstance(model[-1], KernelRidgeRegressor)
+    assert model.get_params()["krr__kernel"] == FACTORIES[name][1]
+    tuned = factory(krr__sigma=123.0, krr__alpha=1e-5)
+    assert (tuned.get_params()["krr__sigma"], tuned.get_params()["krr__alpha"]) == (123.0, 1e-5)
+    assert factory().get_params()["krr__sigma"] != 123.0  # no state shared between calls
+
+
+def test_clone_and_pickle_give_the_same_predictions(searchable):
+    model, X, y = searchable
+    fitted = clone(model).fit(X, y)
+    expected = fitted.predict(X[:5])
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(fitted)).predict(X[:5]), expected,
+                               rtol=1e-10)
+    np.testing.assert_allclose(clone(fitted).fit(X, y).predict(X[:5]), expected, rtol=1e-10)
+
+
+def test_cross_validate_and_learning_curve(searchable):
+    model, X, y = searchable
+    scores = cross_validate(model, X, y, cv=3, scoring="neg_mean_absolute_error",
+                            error_score="raise")
+    assert np.isfinite(scores["test_score"]).all()
+    # far better than predicting the training mean (~ 60 kcal/mol on QM9)
+    assert -scores["test_score"].mean() < 0.5 * np.abs(y - y.mean()).mean()
+    _, _, test = learning_curve(model, X, y, train_sizes=[0.5, 1.0], cv=3,
+                                        scoring="neg_mean_absolute_error", error_score="raise")
+    assert test.shape == (2, 3)
+    assert -test[1].mean() < -test[0].mean() * 1.2  # more data does not get much worse
+
+
+def test_grid_search_over_nested_parameters(searchable):
+    model, X, y = searchable
+    sigma = model.get_params()["krr__sigma"]
+    search = GridSearchCV(
+        model,
+        {"krr__sigma": [sigma, 4 * sigma], "krr__alpha": [1e-8, 1e-4]},
+        cv=2, scoring="neg_mean_absolute_error", error_score="raise",
+    ).fit(X, y)
+    assert search.best_params_["krr__sigma"] in (sigma, 4 * sigma)
+    assert search.predict(X[:3]).shape == (3,)
+
+
+def test_optuna_search_sets_nested_parameters(qm9_subset):
+    X, y = qm9_subset[0][:150], np.asarray(qm9_subset[1][:150])
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial):
+        model = make_cm_krr(krr__sigma=trial.suggest_float("krr__sigma", 100, 10000, log=True),
+                            cm__sorting=trial.suggest_categorical("cm__sorting",
+                                                                  ["row-norm", "eigenvalue"]))
+        return -cross_validate(model, X, y, cv=2, scoring="neg_mean_absolute_error",
+                               error_score="raise")["test_score"].mean()
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=3)
+    assert np.isfinite(study.best_value)
+    assert make_cm_krr(**study.best_params).get_params()["krr__sigma"] == study.best_params[
+        "krr__sigma"]
+
+
+def test_cache_makes_refits_on_overlapping_subsets_reuse_representations(qm9_subset, tmp_path):
+    X, y = qm9_subset[0][:50], np.asarray(qm9_subset[1][:50])
+    cached = make_slatm_krr(slatm__memory=str(tmp_path), slatm__elements=[1, 6, 7, 8, 9])
+    cached.fit(X[:30], y[:30])
+    stored = list(tmp_path.rglob("*.values.npy"))
+    assert stored
+    cached.fit(X[10:40], y[10:40])  # only the 10 molecules not yet represented are new
+    new = set(tmp_path.rglob("*.values.npy")) - set(stored)
+    assert [len(np.load(path)) for path in new] == [10]
+    plain = make_slatm_krr(slatm__elements=[1, 6, 7, 8, 9]).fit(X[10:40], y[10:40])
+    np.testing.assert_allclose(cached.predict(X[40:]), plain.predict(X[40:]), rtol=1e-9)
