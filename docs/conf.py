@@ -115,15 +115,20 @@ class IfMissing(IfExists):
     render_when_present = False
 
 
-def _skip_metadata_requests(app, what, name, obj, skip, options):
-    """Leave sklearn's generated ``set_*_request`` methods out of the class pages.
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Document only the methods this package defines, inherited ones included.
 
-    scikit-learn adds them to every estimator for metadata routing; their
-    docstrings cross-reference sklearn's own glossary, which this offline build
-    cannot resolve, and they say nothing about these models.
+    The class template asks for inherited members so that, e.g., ``transform``
+    of the representations (defined on their private base class) is shown.
+    Methods inherited from scikit-learn, skorch or torch (``set_params``,
+    ``set_output``, the ``set_*_request`` methods of metadata routing ...) are
+    documented by those projects; their docstrings cross-reference their own
+    documentation, which this offline build cannot resolve.
     """
-    if name.startswith("set_") and name.endswith("_request"):
-        return True
+    if what == "class" and callable(obj):
+        module = getattr(obj, "__module__", None) or ""
+        if not module.startswith("acn_sklearn"):
+            return True
     return None
 
 
@@ -180,5 +185,5 @@ def _write_model_defaults() -> None:
 def setup(app):
     directives.register_directive("if-exists", IfExists)
     directives.register_directive("if-missing", IfMissing)
-    app.connect("autodoc-skip-member", _skip_metadata_requests)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
     _write_model_defaults()
