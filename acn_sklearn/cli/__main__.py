@@ -1,0 +1,7 @@
+"""``python -m acn_sklearn.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""``acn-sklearn tune``: hyperparameter search with Optuna."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..registry import MODEL_NAMES
+from ._common import add_protocol_arguments, dataset, positive_int
+
+
+def run(args: argparse.Namespace) -> int:
+    """Tune one model, refit the best configuration and score it on the held-out set."""
+    from pathlib import Path
+
+    from ..learning_curve import held_out_split
+    from ..registry import parse_model_spec
+    from ..tuning import open_study, tune_cv, tune_holdout, write_results
+
+    name, _ = parse_model_spec(args.model)
+    X, y, _, unit = dataset(args.data and [args.data], args.target)
+    train, test = held_out_split(
+        len(X), args.n_train, n_test=args.n_test, test_seed=args.test_seed, repeat=args.repeat
+    )
+    out = Path(args.output or f"tune-{name}")
+    out.mkdir(parents=True, exist_ok=True)
+    storage = args.storage or f"sqlite:///{out / 'study.db'}"
+    study_name = args.study_name or f"{name}-{args.target}-N{args.n_train}"
+    network = name == "acn"
+    study = open_study(
+        storage,
+        study_name,
+        direction="minimize" if network else "maximize",
+        resume=args.resume,
+        seed=args.seed,
+    )
+    print(
+        f"tuning {args.model} on {args.n_train:,} training molecules ({args.target}, {unit}); "
+        f"study {study_name!r} in {storage} ({len(study.trials)} trial(s) so far); search: "
+        f"{'validation MAE with pruning' if network else f'{args.cv}-fold CV MAE'}",
+        file=sys.stderr,
+    )
+    budget = {"study": study, "n_trials": args.n_trials, "timeout": args.timeout}
+    if network:
+        result = tune_holdout(args.model, X[train], y[train], **budget)
+    else:
+        result = tune_cv(args.model, X[train], y[train], cv=args.cv, n_jobs=args.n_jobs, **budget)
+    test_mae = result.test_mae(X[test], y[test])
+    info = {
+        "target": args.target,
+        "unit": unit,
+        "n_train": args.n_train,
+        "n_test": args.n_test,
+        "test_seed": args.test_seed,
+        "storage": storage,
+    }
+    paths = write_results(result, out, spec=args.model, test_mae=test_mae, info=info)
+    print(
+        f"best {result.best_params}\nsearch MAE {result.search_mae:.4g} {unit} (training data"
+        f" only); held-out test MAE of the refitted best model {test_mae:.4g} {unit}"
+    )
+    for label, path in paths.items():
+        print(f"wrote {label}: {path}", file=sys.stderr)
+    return 0
+
+
+def register(commands) -> None:
+    """Add the subcommand to the ``acn-sklearn`` parser."""
+    tune = commands.add_parser(
+        "tune",
+        help="search hyperparameters with Optuna on training data only",
+        description="Tune a model on N training molecules (the learning-curve protocol's "
+        "training pool; the held-out test set is scored once, after the search). Kernel "
+        "models: OptunaSearchCV with k-fold CV; acn: validation MAE per epoch with pruning. "
+        "Several workers may share one study: run the same command (with --resume) in "
+        "several processes on a storage for concurrent writers: journal:PATH on one "
+        "machine, a PostgreSQL/MySQL URL across machines. --n-trials counts per worker.",
+    )
+    tune.add_argument(
+        "--model",
+        required=True,
+        help=f"model spec: {', '.join(MODEL_NAMES)}; "
+        "its parameters stay fixed, the search space's vary",
+    )
+    tune.add_argument(
+        "--n-trials", type=positive_int, default=20, help="trials this process runs (default: 20)"
+    )
+    tune.add_argument("--timeout", type=float, help="seconds after which no trial starts")
+    tune.add_argument(
+        "--n-train", type=positive_int, default=1000, help="training molecules (default: 1000)"
+    )
+    add_protocol_arguments(tune)
+    tune.add_argument("--repeat", type=int, default=0, help="seed of the training subset")
+    tune.add_argument("--cv", type=positive_int, default=5, help="CV folds (kernel models)")
+    tune.add_argument(
+        "--storage", help="Optuna storage URL, or journal:PATH (default: sqlite:///OUTPUT/study.db)"
+    )
+    tune.add_argument("--study-name", help="default: MODEL-TARGET-NN_TRAIN")
+    tune.add_argument("--resume", action="store_true", help="add trials to an existing study")
+    tune.add_argument(
+        "--n-jobs", type=int, default=1, help="parallel trials in this process (kernel models)"
+    )
+    tune.add_argument("--seed", type=int, help="seed of the sampler")
+    tune.add_argument("-o", "--output", help="output folder (default: tune-MODEL)")
+    tune.set_defaults(run=run)
