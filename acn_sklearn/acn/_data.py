@@ -169,5 +169,5 @@ def featurize(
         "potentials": torch.from_numpy(compress(many_body_potentials(X))).to(torch.float32),
         **pair_arrays,
     }
-    y_tensor = None if y is None else torch.as_tensor(y, dtype=torch.float32)
+    y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.float32))
     return MoleculeDataset(arrays, y_tensor)

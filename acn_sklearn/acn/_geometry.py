@@ -152,11 +152,11 @@ def atom_densities(pairs: NeighbourPairs, species: np.ndarray, n_species: int) -
     n_atoms = len(species)
     n_radial = pairs.radial.shape[1]
     n_harmonics = pairs.harmonics.shape[1]
-    density = torch.zeros(n_atoms, n_harmonics, n_species, n_radial)
-    centre = torch.from_numpy(pairs.centre)
-    element = torch.from_numpy(species[pairs.neighbour])
-    for s in range(n_species):
-        of_s = element == s
-        outer = pairs.harmonics[of_s, :, None] * pairs.radial[of_s, None, :]
-        density[:, :, s].index_add_(0, centre[of_s], outer)
+    density = torch.zeros(n_atoms * n_species, n_harmonics, n_radial)
+    row = torch.from_numpy(pairs.centre * n_species + species[pairs.neighbour])
+    for start in range(0, len(row), 1 << 18):
+        stop = start + (1 << 18)
+        outer = pairs.harmonics[start:stop, :, None] * pairs.radial[start:stop, None, :]
+        density.index_add_(0, row[start:stop], outer)
+    density = density.view(n_atoms, n_species, n_harmonics, n_radial).transpose(1, 2)
     return density.reshape(n_atoms, n_harmonics, n_species * n_radial)

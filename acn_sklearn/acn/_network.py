@@ -42,6 +42,9 @@ class DensityCloud(nn.Module):
     weight, so ``A[c, lm] = sum_{s, k} W_l[s k, c] D[lm, s k]``. Two such
     channel sets ``A, B`` give the invariants ``sum_m A_lm B_lm`` per degree.
 
+    Density columns are divided by their root mean square over the training
+    atoms (one scale per degree, so rotations still act on ``m`` alone).
+
     Parameters
     ----------
     n_inputs : int
@@ -56,6 +59,8 @@ class DensityCloud(nn.Module):
         super().__init__()
         scale = 1.0 / math.sqrt(n_inputs)
         self.weight = nn.Parameter(scale * torch.randn(cloud_order, n_inputs, 2 * channels))
+        # Root mean square of each density column per degree, set from the training data.
+        self.register_buffer("density_scale", torch.ones(cloud_order, n_inputs))
 
     @property
     def n_features(self) -> int:
@@ -63,9 +68,8 @@ class DensityCloud(nn.Module):
         return channels // 2 * (cloud_order + 1)
 
     def forward(self, density: torch.Tensor) -> torch.Tensor:
-        return _invariants(
-            [density[:, d * d : (d + 1) ** 2] @ w for d, w in enumerate(self.weight)]
-        )
+        weight = self.weight / self.density_scale[:, :, None]
+        return _invariants([density[:, d * d : (d + 1) ** 2] @ w for d, w in enumerate(weight)])
 
 
 class NeighbourCloud(nn.Module):

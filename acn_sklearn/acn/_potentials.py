@@ -13,8 +13,8 @@ of unit vectors, so no angle is ever converted between degrees and radians.
 (The paper's equation 7 drops the factor 3 of the Axilrod-Teller-Muto formula;
 the physical form is used here.)
 
-Molecules are grouped by their number of atoms, so the dense ``n x n x n``
-triple sums never touch padding.
+Molecules are grouped by their number of atoms, so the triple sums never touch
+padding.
 """
 
 from __future__ import annotations
@@ -22,27 +22,42 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-#: Upper bound on (molecules x atoms**3) per vectorised block (bounds memory).
-_BLOCK = 1 << 22
+#: Upper bound on (molecules x atoms**2) per vectorised block (bounds memory).
+_BLOCK = 1 << 18
 
 
 def _potentials_same_size(Z: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
-    """Potentials of molecules that all have ``n`` real atoms: (m, n, 3)."""
-    n = Z.shape[1]
+    """Potentials of ``m`` molecules that all have ``n`` real atoms: (m, n, 3).
+
+    With ``a_ij = Z_j / R_ij**3``, ``b_jk = 1 / R_jk**3`` (zero on the diagonal)
+    and unit vectors ``u_ij``, the cosines of the triangle are ``cos_i = u_ij.u_ik``,
+    ``cos_j = -u_ij.u_jk`` and ``cos_k = u_ik.u_jk``, so::
+
+        sum_jk a_ij a_ik b_jk (1 + 3 cos_i cos_j cos_k)
+          = sum_jk a_ij b_jk a_ik - 3 sum_xyz sum_jk P^xy_ij Q^yz_jk P^xz_ik
+
+    with ``P^xy_ij = a_ij u^x_ij u^y_ij`` and ``Q^yz_jk = b_jk u^y_jk u^z_jk``:
+    batched matrix products instead of an ``n x n x n`` tensor per molecule.
+    """
+    m, n = Z.shape
     diff = R[:, None, :, :] - R[:, :, None, :]  # [m, i, j] = R_j - R_i
     dist = torch.linalg.vector_norm(diff, dim=-1)
     off = ~torch.eye(n, dtype=torch.bool)
     safe = torch.where(off, dist, torch.ones_like(dist))
-    inv3 = torch.where(off, safe**-3, torch.zeros_like(dist))
+    b = torch.where(off, safe**-3, torch.zeros_like(dist))
+    a = b * Z[:, None, :]
     unit = diff / safe[..., None]
-    v_ij = Z * torch.einsum("mij,mj->mi", inv3**2, Z)
-    # cos_ijk = cos of the angle at i in triangle (i, j, k) = u_ij . u_ik
-    cos = torch.einsum("mijx,mikx->mijk", unit, unit)
-    angular = 1.0 + 3.0 * cos * cos.permute(0, 2, 1, 3) * cos.permute(0, 3, 2, 1)
-    # weight[m, i, j, k] = Z_j Z_k / (R_ij R_jk R_ki)^3; zero unless i, j, k distinct
-    weight = inv3[:, :, :, None] * inv3[:, None, :, :] * inv3[:, :, None, :]
-    weight = weight * Z[:, None, :, None] * Z[:, None, None, :]
-    v_ijk = 0.5 * Z * (weight * angular).sum(dim=(2, 3))
+    outer = unit[..., :, None] * unit[..., None, :]  # (m, n, n, 3, 3)
+
+    def as_matrix(t):  # [m, i, j, x, y] -> [m, (i, x), (j, y)]
+        return t.permute(0, 1, 3, 2, 4).reshape(m, 3 * n, 3 * n)
+
+    P = as_matrix(a[..., None, None] * outer)
+    Q = as_matrix(b[..., None, None] * outer)
+    dipole = ((a @ b) * a).sum(dim=2)
+    angular = ((P @ Q) * P).reshape(m, n, -1).sum(dim=2)
+    v_ij = Z * (a * b).sum(dim=2)
+    v_ijk = 0.5 * Z * (dipole - 3.0 * angular)
     return torch.stack([Z, v_ij, v_ijk], dim=-1)
 
 
@@ -65,7 +80,7 @@ def many_body_potentials(X: np.ndarray) -> np.ndarray:
     V = np.zeros((offsets[-1], 3))
     for n in np.unique(counts):
         members = np.flatnonzero(counts == n)
-        step = max(1, _BLOCK // int(n) ** 3)
+        step = max(1, _BLOCK // int(n) ** 2)
         for start in range(0, len(members), step):
             mols = members[start : start + step]
             block = torch.from_numpy(X[mols, :n])

@@ -290,16 +290,21 @@ class ACNRegressor(NeuralNetRegressor):
         seen = np.unique(Z[Z > 0])
         self.elements_ = seen if self.elements is None else np.union1d(seen, self.elements)
         with _torch_threads(self.n_jobs):
-            self.statistics_ = self._statistics(X, Z, y)
             dataset = self._featurize(X, y)
+            self.statistics_ = self._statistics(X, Z, y, dataset.arrays["density"])
             if self.random_state is not None:
                 torch.manual_seed(self.random_state)
             self.shuffle_rng_ = np.random.default_rng(self.random_state)
             return super().fit(dataset, None, **fit_params)
 
-    def _statistics(self, X, Z, y) -> dict[str, torch.Tensor]:
+    def _statistics(self, X, Z, y, density) -> dict[str, torch.Tensor]:
         """Feature and target statistics of the training data, stored in the module."""
         V = compress(many_body_potentials(X))
+        squares = density.square().mean(dim=0)  # (cloud_order**2, n_inputs)
+        degree = torch.repeat_interleave(torch.arange(self.cloud_order),
+                                          2 * torch.arange(self.cloud_order) + 1)
+        rms = torch.zeros(self.cloud_order, squares.shape[1]).index_add_(0, degree, squares)
+        rms = (rms / (2 * torch.arange(self.cloud_order) + 1)[:, None]).sqrt()
         counts = (Z[:, :, None] == self.elements_).sum(axis=1).astype(np.float64)
         if self.output == "sigmoid":
             low, high = y.min(axis=0), y.max(axis=0)
@@ -311,6 +316,7 @@ class ACNRegressor(NeuralNetRegressor):
             residual = y - counts @ baseline
             shift, scale = residual.mean(axis=0), residual.std(axis=0)
         stats = {
+            "cloud.density_scale": torch.where(rms > 0, rms, torch.ones_like(rms)),
             "potential_mean": V.mean(axis=0),
             "potential_scale": np.maximum(V.std(axis=0), 1e-6),
             "element_baseline": baseline,
@@ -330,7 +336,7 @@ class ACNRegressor(NeuralNetRegressor):
             pooling_power=self.pooling_power, output=self.output, potentials=self.potentials,
         )
         for name, value in self.statistics_.items():
-            getattr(module, name).copy_(value)
+            module.get_buffer(name).copy_(value)
         self.module_ = module
         return self
 
