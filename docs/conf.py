@@ -7,6 +7,7 @@ The example gallery is rendered without running the examples (they train models)
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 from docutils import nodes
@@ -132,6 +133,10 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
+#: Parameters that change speed and memory, not results: left out of the defaults tables.
+OPERATIONAL = ("n_jobs", "memory", "max_memory")
+
+
 def _write_model_defaults() -> None:
     """Write api/generated/model_defaults.inc: each model's defaults, read from the code.
 
@@ -157,7 +162,7 @@ def _write_model_defaults() -> None:
             f"{step}__{key}"
             for step, est in model.steps
             for key in est.get_params(deep=False)
-            if key not in ("n_jobs", "memory", "max_memory")
+            if key not in OPERATIONAL
         ]
         rows = "".join(row(n, params[n]) for n in names)
         blocks.append(
@@ -170,16 +175,40 @@ def _write_model_defaults() -> None:
         for name, p in inspect.signature(ACNRegressor.__init__).parameters.items()
         if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and name != "self")
     ]
-    rows = "".join(row(k, params[k]) for k in own if k in params)
+    rows = "".join(row(k, params[k]) for k in own if k in params and k not in OPERATIONAL)
     blocks.append(
         ".. list-table:: ``ACNRegressor()``\n   :header-rows: 1\n   :widths: 40 60\n\n"
         f"   * - parameter\n     - default\n{rows}"
     )
     out = HERE / "api" / "generated" / "model_defaults.inc"
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = "\n".join(blocks)
-    if not out.exists() or out.read_text() != text:
-        out.write_text(text)
+    _write_if_changed(out, "\n".join(blocks))
+
+
+def _write_cli_help() -> None:
+    """Write api/generated/cli_<command>.inc: the ``--help`` text of each subcommand.
+
+    The command-line page includes them, so it always shows the real options.
+    """
+    from acn_sklearn.cli import build_parser
+
+    os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width
+    parser = build_parser()
+    pages = {"acn-sklearn": parser.format_help()}
+    for action in parser._subparsers._group_actions:  # the subcommands
+        for name, subparser in action.choices.items():
+            pages[name] = subparser.format_help()
+    out = HERE / "api" / "generated"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in pages.items():
+        body = "".join(f"   {line}".rstrip() + "\n" for line in text.splitlines())
+        _write_if_changed(out / f"cli_{name}.inc", f".. code-block:: text\n\n{body}")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless the file already holds it (keeps incremental builds quiet)."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
 
 
 def setup(app):
@@ -187,3 +216,4 @@ def setup(app):
     directives.register_directive("if-missing", IfMissing)
     app.connect("autodoc-skip-member", _skip_foreign_members)
     _write_model_defaults()
+    _write_cli_help()
