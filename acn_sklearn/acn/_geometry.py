@@ -22,9 +22,6 @@ import numpy as np
 import torch
 from e3nn import o3
 
-#: Molecules processed together when building neighbour lists (bounds memory).
-_CHUNK = 2048
-
 
 def radial_basis(distance: torch.Tensor, radius: float, n_radial: int) -> torch.Tensor:
     """Gaussian radial basis times a cosine cutoff envelope.
@@ -80,6 +77,27 @@ class NeighbourPairs:
     harmonics: torch.Tensor
 
 
+def groups_by_size(X: np.ndarray, block: int = 1 << 18):
+    """Yield ``(molecules, n)`` blocks of molecules that all have ``n`` real atoms.
+
+    Vectorised work on ``X[molecules, :n]`` then never touches padding. Each
+    block has at most ``block // n**2`` molecules (bounds memory).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_molecules, max_atoms, 4)
+        Validated canonical molecules.
+    block : int
+        Upper bound on molecules x atoms**2 per block.
+    """
+    counts = np.count_nonzero(X[:, :, 0], axis=1)
+    for n in np.unique(counts):
+        members = np.flatnonzero(counts == n)
+        step = max(1, block // int(n) ** 2)
+        for start in range(0, len(members), step):
+            yield members[start : start + step], int(n)
+
+
 def neighbour_pairs(
     X: np.ndarray, radius: float, cloud_order: int, n_radial: int
 ) -> NeighbourPairs:
@@ -100,33 +118,35 @@ def neighbour_pairs(
     -------
     NeighbourPairs
     """
-    real = X[:, :, 0] > 0
-    counts = real.sum(axis=1)
+    counts = np.count_nonzero(X[:, :, 0], axis=1)
     atom_offsets = np.concatenate([[0], np.cumsum(counts)])
-    centres, neighbours, vectors, pairs_per_mol = [], [], [], []
-    for start in range(0, len(X), _CHUNK):
-        R = torch.tensor(X[start : start + _CHUNK, :, 1:])
-        mask = torch.from_numpy(real[start : start + _CHUNK])
+    centres, neighbours, vectors = [], [], []
+    for mols, n in groups_by_size(X):
+        R = torch.from_numpy(X[mols, :n, 1:])
         diff = R[:, None, :, :] - R[:, :, None, :]  # [m, i, j] = R_j - R_i
-        dist = torch.linalg.vector_norm(diff, dim=-1)
-        close = mask[:, :, None] & mask[:, None, :] & (dist < radius)
-        close &= ~torch.eye(X.shape[1], dtype=torch.bool)
+        close = torch.linalg.vector_norm(diff, dim=-1) < radius
+        close &= ~torch.eye(n, dtype=torch.bool)
         mol, i, j = close.nonzero(as_tuple=True)
-        base = torch.from_numpy(atom_offsets[start : start + _CHUNK])[mol]
-        centres.append((base + i).numpy())
-        neighbours.append((base + j).numpy())
-        vectors.append(diff[mol, i, j])
-        pairs_per_mol.append(close.sum(dim=(1, 2)).numpy())
-    vec = torch.cat(vectors).to(torch.float32)
+        base = torch.from_numpy(atom_offsets[mols])[mol]
+        centres.append(base + i)
+        neighbours.append(base + j)
+        vectors.append(diff[mol, i, j].to(torch.float32))
+    centre = torch.cat(centres)
+    # Blocks come by molecule size: restore the order of X (molecule, then centre atom).
+    order = torch.argsort(centre, stable=True)
+    centre = centre[order].numpy()
+    vec = torch.cat(vectors)[order]
     dist = torch.linalg.vector_norm(vec, dim=-1)
     harmonics = o3.spherical_harmonics(
         list(range(cloud_order)), vec, normalize=True, normalization="component"
     )
+    molecule = np.searchsorted(atom_offsets, centre, side="right") - 1
+    pairs_per_mol = np.bincount(molecule, minlength=len(X))
     return NeighbourPairs(
         atom_offsets=atom_offsets,
-        pair_offsets=np.concatenate([[0], np.cumsum(np.concatenate(pairs_per_mol))]),
-        centre=np.concatenate(centres),
-        neighbour=np.concatenate(neighbours),
+        pair_offsets=np.concatenate([[0], np.cumsum(pairs_per_mol)]),
+        centre=centre,
+        neighbour=torch.cat(neighbours)[order].numpy(),
         radial=radial_basis(dist, radius, n_radial),
         harmonics=harmonics,
     )

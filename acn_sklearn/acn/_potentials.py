@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-#: Upper bound on (molecules x atoms**2) per vectorised block (bounds memory).
-_BLOCK = 1 << 18
+from ._geometry import groups_by_size
 
 
 def _potentials_same_size(Z: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -71,22 +70,18 @@ def many_body_potentials(X: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    V : ndarray of shape (n_real_atoms, 3), float64
+    V : ndarray of shape (n_real_atoms, 3), float64 (computed in float32)
         Columns ``V_i, V_ij, V_ijk`` (charges in e, distances in Angstrom), one
         row per real atom in the order they appear in X (padding skipped).
     """
     counts = np.count_nonzero(X[:, :, 0], axis=1)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     V = np.zeros((offsets[-1], 3))
-    for n in np.unique(counts):
-        members = np.flatnonzero(counts == n)
-        step = max(1, _BLOCK // int(n) ** 2)
-        for start in range(0, len(members), step):
-            mols = members[start : start + step]
-            block = torch.from_numpy(X[mols, :n])
-            values = _potentials_same_size(block[:, :, 0], block[:, :, 1:]).numpy()
-            rows = (offsets[mols][:, None] + np.arange(n)).ravel()
-            V[rows] = values.reshape(-1, 3)
+    for mols, n in groups_by_size(X, block=1 << 16):
+        block = torch.from_numpy(X[mols, :n]).to(torch.float32)
+        values = _potentials_same_size(block[:, :, 0], block[:, :, 1:]).numpy()
+        rows = (offsets[mols][:, None] + np.arange(n)).ravel()
+        V[rows] = values.reshape(-1, 3)
     return V
 
 

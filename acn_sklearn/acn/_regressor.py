@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, PassthroughScoring, PrintLog
-from torch.optim.lr_scheduler import ReduceLROnPlateau
+from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ..molecules import check_molecules
 from ._callbacks import StopOnNaN, ValidationMAE
@@ -104,8 +104,13 @@ class ACNRegressor(NeuralNetRegressor):
     patience : int, default=30
         Early stopping: epochs without a better validation MAE before training
         stops; the best weights are restored.
+    lr_schedule : {"plateau", "cosine"}, default="plateau"
+        ``"plateau"``: halve the learning rate after ``lr_patience`` epochs
+        without a better validation MAE. ``"cosine"``: cosine decay to zero over
+        ``max_epochs`` (predictable run time; pair with a large ``patience``).
     lr_patience : int, default=8
-        Epochs without improvement before the learning rate is halved.
+        Epochs without improvement before the learning rate is halved
+        (``lr_schedule="plateau"``).
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping and the learning
         rate schedule. ``0`` trains on everything for ``max_epochs`` epochs.
@@ -175,6 +180,7 @@ class ACNRegressor(NeuralNetRegressor):
         batch_size=32,
         max_epochs=300,
         patience=30,
+        lr_schedule="plateau",
         lr_patience=8,
         validation_fraction=0.1,
         criterion=torch.nn.L1Loss,
@@ -209,6 +215,7 @@ class ACNRegressor(NeuralNetRegressor):
         self.output = output
         self.potentials = potentials
         self.patience = patience
+        self.lr_schedule = lr_schedule
         self.lr_patience = lr_patience
         self.validation_fraction = validation_fraction
         self.elements = elements
@@ -224,20 +231,31 @@ class ACNRegressor(NeuralNetRegressor):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("stop_on_nan", StopOnNaN()),
         ]
+        if self.lr_schedule == "cosine":
+            callbacks.append(
+                ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self.max_epochs))
+            )
         if self.validation_fraction:
             callbacks += [
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
                 ("valid_mae", ValidationMAE()),
-                ("lr_scheduler", LRScheduler(ReduceLROnPlateau, monitor="valid_mae",
-                                             factor=0.5, patience=self.lr_patience)),
                 ("early_stopping", EarlyStopping(monitor="valid_mae", patience=self.patience,
                                                  threshold=0, load_best=True)),
             ]
+            if self.lr_schedule == "plateau":
+                callbacks.append(
+                    ("lr_scheduler", LRScheduler(ReduceLROnPlateau, monitor="valid_mae",
+                                                 factor=0.5, patience=self.lr_patience))
+                )
         return [*callbacks, ("print_log", PrintLog())]
 
     def _check_params(self):
         if self.pooling not in ("sum", "power"):
             raise ValueError(f"pooling must be 'sum' or 'power', got {self.pooling!r}")
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ValueError(
+                f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}"
+            )
         if self.output not in ("linear", "sigmoid"):
             raise ValueError(f"output must be 'linear' or 'sigmoid', got {self.output!r}")
         if not (isinstance(self.n_clouds, int | np.integer) and self.n_clouds >= 1):

@@ -13,8 +13,8 @@ from acn_sklearn import ACNRegressor
 
 PARAMS = ["radius", "cloud_order", "n_radial", "embedding_dim", "n_clouds", "atom_dim",
           "hidden_sizes", "pooling", "pooling_power", "output", "potentials", "lr",
-          "batch_size", "max_epochs", "patience", "lr_patience", "validation_fraction",
-          "elements", "device", "n_jobs", "random_state", "verbose"]
+          "batch_size", "max_epochs", "patience", "lr_schedule", "lr_patience",
+          "validation_fraction", "elements", "device", "n_jobs", "random_state", "verbose"]
 
 
 def test_params_are_visible_to_sklearn():
@@ -85,10 +85,13 @@ def test_verbose_prints_epochs(qm9_subset, capsys, tiny):
     assert "valid_mae" in out and "train_loss" in out and "dur" in out
 
 
-def test_without_validation_runs_all_epochs(qm9_subset, tiny):
+def test_without_validation_runs_all_epochs_on_a_cosine_schedule(qm9_subset, tiny):
     X, y = qm9_subset
-    model = ACNRegressor(max_epochs=3, validation_fraction=0, **tiny).fit(X[:60], y[:60])
+    model = ACNRegressor(max_epochs=3, validation_fraction=0, lr_schedule="cosine", lr=0.01,
+                         **tiny).fit(X[:60], y[:60])
     assert len(model.history) == 3
+    lrs = model.history[:, "event_lr"]
+    assert lrs[0] == 0.01 and lrs[0] > lrs[1] > lrs[2] > 0
 
 
 def test_unseen_element_is_named(qm9_subset, tiny):
@@ -102,7 +105,8 @@ def test_unseen_element_is_named(qm9_subset, tiny):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [(dict(pooling="max"), "pooling"), (dict(output="tanh"), "output"),
-     (dict(n_clouds=0), "n_clouds"), (dict(validation_fraction=1.0), "validation_fraction")],
+     (dict(n_clouds=0), "n_clouds"), (dict(lr_schedule="step"), "lr_schedule"),
+     (dict(validation_fraction=1.0), "validation_fraction")],
 )
 def test_bad_parameters(qm9_subset, kwargs, message):
     X, y = qm9_subset
