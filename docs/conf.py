@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from docutils import nodes
-from docutils.parsers.rst import Directive, directives
+from docutils.parsers.rst import Directive, directives, roles
 
 import acn_sklearn
 
@@ -116,6 +116,22 @@ class IfMissing(IfExists):
     render_when_present = False
 
 
+def benchmark_role(name, rawtext, text, lineno, inliner, options=None, content=()):
+    """``:benchmark:`kernels_selection``` links docs/benchmarks/kernels_selection.md.
+
+    Benchmark pages are written by the scripts in benchmarks/ and added as they are
+    run; until a page exists the role renders its name as plain text (with a note)
+    instead of breaking the build with an unknown-document warning.
+    """
+    env = inliner.document.settings.env
+    path = HERE / "benchmarks" / f"{text}.md"
+    env.note_dependency(str(path))
+    if path.exists():
+        doc_role, _ = roles.role("doc", inliner.language, lineno, inliner.reporter)
+        return doc_role("doc", rawtext, f"/benchmarks/{text}", lineno, inliner, options or {}, [])
+    return [nodes.emphasis(text=f"{text} (benchmark page not yet written)")], []
+
+
 def _skip_foreign_members(app, what, name, obj, skip, options):
     """Document only the methods this package defines, inherited ones included.
 
@@ -214,6 +230,7 @@ def _write_if_changed(path: Path, text: str) -> None:
 def setup(app):
     directives.register_directive("if-exists", IfExists)
     directives.register_directive("if-missing", IfMissing)
+    roles.register_local_role("benchmark", benchmark_role)
     app.connect("autodoc-skip-member", _skip_foreign_members)
     _write_model_defaults()
     _write_cli_help()
