@@ -27,8 +27,8 @@ from acn_sklearn import ACNRegressor
 
 #: The paper's configuration (see ACNRegressor's Notes).
 PAPER = dict(n_clouds=1, pooling="power", pooling_power=2.0, output="sigmoid", potentials=True,
-             embedding_dim=24, cloud_order=3, criterion=torch.nn.MSELoss, lr=5e-4,
-             batch_size=72)
+             embedding_dim=24, cloud_channels=4, n_radial=4, cloud_order=3,
+             criterion=torch.nn.MSELoss, lr=5e-4, batch_size=72)
 
 
 def main():

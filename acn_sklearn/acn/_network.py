@@ -120,6 +120,7 @@ class ACNModule(nn.Module):
         n_radial: int,
         cloud_order: int,
         embedding_dim: int,
+        cloud_channels: int,
         n_clouds: int,
         atom_dim: int,
         hidden_sizes: tuple[int, int],
@@ -134,11 +135,11 @@ class ACNModule(nn.Module):
         self.output = output
         self.potentials = potentials
         self.embedding = nn.Embedding(n_species, embedding_dim)
-        self.cloud = DensityCloud(n_species * n_radial, embedding_dim, cloud_order)
+        self.cloud = DensityCloud(n_species * n_radial, cloud_channels, cloud_order)
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
         self.clouds = nn.ModuleList(
-            NeighbourCloud(atom_dim, embedding_dim, n_radial, cloud_order)
+            NeighbourCloud(atom_dim, cloud_channels, n_radial, cloud_order)
             for _ in range(n_clouds - 1)
         )
         self.updates = nn.ModuleList(

@@ -18,6 +18,7 @@ def _data(qm9_subset, n=7, cloud_order=3, n_radial=5):
 
 def _module(**kw):
     args = dict(n_species=5, n_outputs=2, n_radial=5, cloud_order=3, embedding_dim=6,
+                cloud_channels=6,
                 n_clouds=3, atom_dim=10, hidden_sizes=(9, 7), pooling="sum",
                 pooling_power=2.0, output="linear", potentials=True)
     return ACNModule(**{**args, **kw})

@@ -11,7 +11,8 @@ from sklearn.model_selection import KFold, learning_curve
 
 from acn_sklearn import ACNRegressor
 
-PARAMS = ["radius", "cloud_order", "n_radial", "embedding_dim", "n_clouds", "atom_dim",
+PARAMS = ["radius", "cloud_order", "n_radial", "embedding_dim", "cloud_channels", "n_clouds",
+          "atom_dim",
           "hidden_sizes", "pooling", "pooling_power", "output", "potentials", "lr",
           "batch_size", "max_epochs", "patience", "lr_schedule", "lr_patience",
           "validation_fraction", "elements", "device", "n_jobs", "random_state", "verbose"]
