@@ -221,6 +221,32 @@ def _write_cli_help() -> None:
         _write_if_changed(out / f"cli_{name}.inc", f".. code-block:: text\n\n{body}")
 
 
+def _write_search_spaces() -> None:
+    """Write api/generated/search_spaces.inc: acn_sklearn.tuning.SEARCH_SPACES as tables."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    from acn_sklearn.tuning import SEARCH_SPACES
+
+    def describe(dist) -> str:
+        if isinstance(dist, CategoricalDistribution):
+            return "one of " + ", ".join(f"``{c!r}``" for c in dist.choices)
+        kind = "real" if isinstance(dist, FloatDistribution) else "integer"
+        scale = ", log scale" if dist.log else ""
+        step = f", step {dist.step:g}" if dist.step not in (None, 1) else ""
+        return f"{kind} from {dist.low:g} to {dist.high:g}{scale}{step}"
+
+    blocks = []
+    for model, space in SEARCH_SPACES.items():
+        rows = "".join(
+            f"   * - ``{name}``\n     - {describe(dist)}\n" for name, dist in space.items()
+        )
+        blocks.append(
+            f".. list-table:: ``{model}``\n   :header-rows: 1\n   :widths: 35 65\n\n"
+            f"   * - parameter\n     - searched over\n{rows}"
+        )
+    _write_if_changed(HERE / "api" / "generated" / "search_spaces.inc", "\n".join(blocks))
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     """Write ``text`` unless the file already holds it (keeps incremental builds quiet)."""
     if not path.exists() or path.read_text() != text:
@@ -234,3 +260,4 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
     _write_model_defaults()
     _write_cli_help()
+    _write_search_spaces()
