@@ -151,6 +151,8 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
 
 #: Parameters that change speed and memory, not results: left out of the defaults tables.
 OPERATIONAL = ("n_jobs", "memory", "max_memory")
+#: sklearn Pipeline parameters that are not model settings.
+PIPELINE_PLUMBING = ("steps", "verbose", "transform_input")
 
 
 def _write_model_defaults() -> None:
@@ -174,10 +176,18 @@ def _write_model_defaults() -> None:
         ("make_fchl19_krr()", make_fchl19_krr()),
     ]:
         params = model.get_params(deep=True)
+        steps = [name for name, _ in getattr(model, "steps", [])]
+        # The pipeline's own parameters (other than its steps and sklearn's
+        # Pipeline plumbing), then each step's, in the order the steps run.
         names = [
+            key
+            for key in model.get_params(deep=False)
+            if key not in steps and key not in PIPELINE_PLUMBING and key not in OPERATIONAL
+        ]
+        names += [
             f"{step}__{key}"
-            for step, est in model.steps
-            for key in est.get_params(deep=False)
+            for step in steps
+            for key in params[step].get_params(deep=False)
             if key not in OPERATIONAL
         ]
         rows = "".join(row(n, params[n]) for n in names)
