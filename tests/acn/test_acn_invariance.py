@@ -8,7 +8,8 @@ from acn_sklearn.molecules import n_atoms, to_array
 
 
 def _assert_same(a, b):
-    np.testing.assert_allclose(a, b, rtol=0, atol=2e-3)  # float32, values ~1e3 kcal/mol
+    # float32 rounding: predictions are ~2e3 kcal/mol, float32 spacing there is 2.4e-4.
+    np.testing.assert_allclose(a, b, rtol=0, atol=5e-3)
 
 
 @pytest.fixture(scope="module")
