@@ -112,3 +112,29 @@ def test_cache_makes_refits_on_overlapping_subsets_reuse_representations(qm9_sub
     assert [len(np.load(path)) for path in new] == [10]
     plain = make_slatm_krr(slatm__elements=[1, 6, 7, 8, 9]).fit(X[10:40], y[10:40])
     np.testing.assert_allclose(cached.predict(X[40:]), plain.predict(X[40:]), rtol=1e-9)
+
+
+def test_element_baseline_recovers_per_element_energies(qm9_subset):
+    X = qm9_subset[0][:120]
+    Z = X[:, :, 0]
+    energies = {1: -60.0, 6: -150.0, 7: -110.0, 8: -95.0, 9: -70.0}
+    y = sum(e * (Z == z).sum(axis=1) for z, e in energies.items()) + 3.0
+    model = make_cm_krr(cm__elements=[1, 6, 7, 8, 9]).fit(X, y)
+    present = [z for z in energies if (Z == z).any()]
+    assert model.baseline_elements_.tolist() == present
+    np.testing.assert_allclose(model.baseline_coef_, [energies[z] for z in present] + [3.0],
+                               atol=1e-8)
+    np.testing.assert_allclose(model.predict(X), y, atol=1e-6)
+
+
+def test_without_baseline_it_is_a_plain_pipeline(qm9_subset):
+    X, y = qm9_subset[0][:150], np.asarray(qm9_subset[1][:150])
+    ours = make_cm_krr(baseline=None).fit(X[:100], y[:100])
+    plain = Pipeline(make_cm_krr().steps).fit(X[:100], y[:100])
+    np.testing.assert_allclose(ours.predict(X[100:]), plain.predict(X[100:]), rtol=1e-12)
+    with_baseline = make_cm_krr().fit(X[:100], y[:100])
+    assert with_baseline.score(X[100:], y[100:]) == pytest.approx(
+        1 - ((with_baseline.predict(X[100:]) - y[100:]) ** 2).sum()
+        / ((y[100:] - y[100:].mean()) ** 2).sum())
+    with pytest.raises(ValueError, match="baseline"):
+        make_cm_krr(baseline="atoms").fit(X, y)
