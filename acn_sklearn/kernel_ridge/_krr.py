@@ -117,7 +117,8 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
     def _build_overhead(self, X):
         """Bytes of temporaries while the training kernel is built."""
         if self.kernel == "local_gaussian":
-            most_atoms = max(np.count_nonzero(X[:, :, 0] == z) for z in np.unique(X[:, :, 0]))
+            Z = X[:, :, 0]
+            most_atoms = max(np.count_nonzero(Z == z) for z in np.unique(Z[Z > 0]))
             return 2 * BLOCK_ATOMS * most_atoms * ENTRY_BYTES
         return X.nbytes
 

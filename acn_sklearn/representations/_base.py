@@ -25,8 +25,28 @@ class MoleculeTransformer(TransformerMixin, BaseEstimator):
 
     Subclasses define ``_represent_one`` (a module-level function
     ``(Z, R, **settings) -> ndarray``), ``_settings(X)`` (its keyword arguments
-    for molecules X, available after fit) and may extend ``fit`` to learn more.
+    for molecules X, available after fit) and ``_learn(X)`` (what ``fit`` learns
+    beyond the elements, at least ``n_features_out_``).
     """
+
+    def fit(self, X, y=None):
+        """Learn the elements and what the representation needs from training molecules.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Training molecules.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+            The fitted transformer.
+        """
+        self._validate_params()
+        self._learn(self._fit_molecules(X))
+        return self
 
     def _fit_molecules(self, X):
         """Validate training molecules; learn ``elements_`` and ``max_atoms_``."""

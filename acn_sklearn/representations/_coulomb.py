@@ -83,27 +83,11 @@ class CoulombMatrix(VectorRepresentation):
         self.n_jobs = n_jobs
         self.memory = memory
 
-    def fit(self, X, y=None):
-        """Learn the matrix size and the elements from training molecules.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
-            Training molecules.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : CoulombMatrix
-        """
-        self._validate_params()
-        X = self._fit_molecules(X)
+    def _learn(self, X):
         self.size_ = self.max_atoms_ if self.size is None else self.size
         self._check_size(X, self.size_)
         n = self.size_
         self.n_features_out_ = n if self.sorting == "eigenvalue" else n * (n + 1) // 2
-        return self
 
     def _check_input_size(self, X):
         self._check_size(X, self.size_)

@@ -117,25 +117,9 @@ class FCHL19(MoleculeTransformer, auto_wrap_output_keys=None):
         self.n_jobs = n_jobs
         self.memory = memory
 
-    def fit(self, X, y=None):
-        """Learn the elements and the largest molecule from training molecules.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
-            Training molecules.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : FCHL19
-        """
-        self._validate_params()
-        X = self._fit_molecules(X)
+    def _learn(self, X):
         n = len(self.elements_)
         self.n_features_out_ = 1 + n * self.nRs2 + n * (n + 1) * self.nRs3
-        return self
 
     def _settings(self, X):
         names = ("nRs2", "nRs3", "eta2", "eta3", "zeta", "rcut", "acut",

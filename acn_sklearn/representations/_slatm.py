@@ -9,6 +9,7 @@ import numpy as np
 from qmllib.representations import generate_slatm, get_slatm_mbtypes
 from sklearn.utils._param_validation import Interval
 
+from ..molecules import to_zr
 from ._base import COMMON_CONSTRAINTS, VectorRepresentation
 
 #: Atoms per element assumed when listing many-body types: with 3, every one-,
@@ -97,26 +98,11 @@ class SLATM(VectorRepresentation):
         self.n_jobs = n_jobs
         self.memory = memory
 
-    def fit(self, X, y=None):
-        """Learn the elements and many-body types from training molecules.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
-            Training molecules.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : SLATM
-        """
-        self._validate_params()
-        X = self._fit_molecules(X)
+    def _learn(self, X):
         every_type = np.repeat(self.elements_, TYPES_PER_ELEMENT)
         self.mbtypes_ = [[int(z) for z in t] for t in get_slatm_mbtypes([every_type])]
-        self.n_features_out_ = len(self._represent(X[:1])[0])
-        return self
+        z, r = to_zr(X[:1])[0]
+        self.n_features_out_ = len(slatm(z, r, **self._settings(X[:1])))
 
     def _settings(self, X):
         return {
