@@ -62,8 +62,8 @@ def qmllib_fit_predict(name, kernel, R_train, y_train, R_test, sigma, alpha, bas
     else:
         q_train, q_test = _charges(R_train), _charges(R_test)
         K = get_local_symmetric_kernel(R_train[:, :, 1:], q_train, sigma)
-        # qmllib returns this one as (n_train, n_test)
-        K_test = get_local_kernel(R_train[:, :, 1:], R_test[:, :, 1:], q_train, q_test, sigma).T
+        # get_local_kernel(A, B) returns the (n_B, n_A) matrix
+        K_test = get_local_kernel(R_train[:, :, 1:], R_test[:, :, 1:], q_train, q_test, sigma)
     offset = y_train.mean() if baseline == "mean" else 0.0
     K[np.diag_indices_from(K)] += alpha
     coef = cho_solve(cho_factor(K, lower=True), y_train - offset)
