@@ -64,7 +64,7 @@ def main():
     predict_rate = len(X_test) / predict_seconds
     shown = {k: (v.__name__ if isinstance(v, type) else v) for k, v in params.items()}
     body = f"""
-Configuration: {"the paper's" if args.paper else "best found"}; parameters `{shown}`
+Configuration: {"the paper's" if args.paper else "package defaults"} plus parameters `{shown}`
 (all other parameters at their defaults), {n_params:,} trainable parameters.
 
 | quantity | value |

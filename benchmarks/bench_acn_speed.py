@@ -24,7 +24,7 @@ from acn_sklearn.acn._geometry import atom_densities, neighbour_pairs, radial_ba
 from acn_sklearn.acn._potentials import many_body_potentials
 from acn_sklearn.molecules import check_molecules
 
-RADIUS, CLOUD_ORDER, N_RADIAL = 3.0, 3, 8
+RADIUS, CLOUD_ORDER, N_RADIAL = 3.0, 3, 12  # the defaults
 ELEMENTS = np.array([1, 6, 7, 8, 9])
 
 
@@ -103,9 +103,9 @@ def main():
     X_train, y_train, X_new = X[: args.n_train], y[: args.n_train], X[args.n_train :]
     load_before = os.getloadavg()[0]
     body = "## Featurization\n\n" + featurization(X_train)
-    configs = [("default", {}), ("one cloud", {"n_clouds": 1}),
-               ("paper", {"n_clouds": 1, "pooling": "power", "output": "sigmoid",
-                          "batch_size": 72})]
+    configs = [("default", {}), ("two clouds", {"n_clouds": 2}),
+               ("paper", {"pooling": "power", "output": "sigmoid", "cloud_channels": 4,
+                          "n_radial": 4, "batch_size": 72})]
     body += (f"\n## Training (3 epochs on {args.n_train:,} molecules, validation pass "
              f"included) and prediction from raw coordinates ({args.n_predict:,} molecules, "
              "validation and featurization included)\n\n"
