@@ -67,10 +67,30 @@ def cv_scores(K, X, y, alphas, folds):
     return {key: float(np.mean(v)) for key, v in errors.items() if len(v) == len(folds)}
 
 
+def report(sections):
+    """Write kernels_selection.md from every section run so far (``--results``)."""
+    intro = [
+        "5-fold cross-validation on the first N molecules of the training pool "
+        "(target U_atomization, kcal/mol MAE averaged over folds; the held-out test "
+        "set is discarded unseen). Target baselines, fitted on each training fold: "
+        "`None`, the training `mean`, or `elements` (least squares on the number of "
+        "atoms of each element plus a constant, a dressed-atom model). Best 12 settings "
+        "per model.",
+        "",
+    ]
+    order = sorted(sections, key=lambda key: (list(GRIDS).index(key.split("/")[0]),
+                                              int(key.split("/")[1])))
+    lines = intro + [line for key in order for line in sections[key]]
+    write_report("kernels_selection", "Kernel models: hyperparameter selection",
+                 "\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4000, help="training molecules used")
-    parser.add_argument("--models", nargs="+", default=list(GRIDS))
+    parser.add_argument("--models", nargs="*", default=list(GRIDS),
+                        help="none: only rewrite the report from --results")
+    parser.add_argument("--sigmas", nargs="+", type=float, help="override the model's grid")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--results", type=Path, default=Path("/tmp/kernels_selection.json"),
                         help="sections of earlier runs, kept and rewritten with this one's")
@@ -79,17 +99,9 @@ def main():
 
     X, y, _, _ = held_out_split(args.n)  # the test set is discarded here
     folds = list(KFold(5, shuffle=True, random_state=0).split(X))
-    intro = [
-        f"5-fold cross-validation on the first {args.n:,} molecules of the training pool "
-        "(target U_atomization, kcal/mol MAE averaged over folds; the held-out test "
-        "set is discarded unseen). Target baselines, fitted on each training fold: "
-        "`None`, the training `mean`, or `elements` (least squares on the number of "
-        "atoms of each element plus a constant, a dressed-atom model). Best 12 settings "
-        "per model.",
-        "",
-    ]
     for name in args.models:
         factory, kernel, sigmas = GRIDS[name]
+        sigmas = args.sigmas or sigmas
         representation = factory().steps[0][1].set_params(n_jobs=args.n_jobs)
         start = time.perf_counter()
         R = representation.fit_transform(X)
@@ -99,8 +111,8 @@ def main():
             rows += [(mae, sigma, alpha, baseline) for (alpha, baseline), mae in scores.items()]
             print(name, sigma, min(r for r in rows if r[1] == sigma), flush=True)
         best = min(rows)
-        sections[name] = [
-            f"## {name}",
+        sections[f"{name}/{args.n}"] = [
+            f"## {name} (N = {args.n:,})",
             "",
             f"Best: sigma = {best[1]:g}, alpha = {best[2]:g}, baseline = {best[3]} "
             f"(CV MAE {best[0]:.3f}); search took {time.perf_counter() - start:.0f} s.",
@@ -111,9 +123,8 @@ def main():
             "",
         ]
         args.results.write_text(json.dumps(sections))
-        lines = intro + [line for model in GRIDS if model in sections for line in sections[model]]
-        write_report("kernels_selection", "Kernel models: hyperparameter selection",
-                     "\n".join(lines))
+        report(sections)
+    report(sections)
 
 
 if __name__ == "__main__":
