@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .kernel_ridge import KernelRidgeRegressor
 from .molecules import check_molecules
@@ -90,6 +90,10 @@ class ElementBaselinePipeline(Pipeline):
         self._validate_params()
         X = check_molecules(X)
         y = np.asarray(y, dtype=float)
+        check_consistent_length(X, y)
+        not_finite = np.flatnonzero(~np.isfinite(y.reshape(len(y), -1)).all(axis=1))
+        if len(not_finite):
+            raise ValueError(f"y contains NaN or inf (molecule {not_finite[0]})")
         Z = X[:, :, 0]
         self.baseline_elements_ = np.unique(Z[Z > 0]).astype(int)
         self.baseline_coef_ = np.linalg.lstsq(self._design(X), y, rcond=None)[0]
