@@ -18,6 +18,7 @@ _PUBLIC = {
     "SLATM": ".representations",
     "FCHL19": ".representations",
     "KernelRidgeRegressor": ".kernel_ridge",
+    "ElementBaselinePipeline": ".pipelines",
     "make_cm_krr": ".pipelines",
     "make_slatm_krr": ".pipelines",
     "make_fchl19_krr": ".pipelines",

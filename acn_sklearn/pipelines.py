@@ -58,8 +58,9 @@ class ElementBaselinePipeline(Pipeline):
         "baseline": [StrOptions({"elements"}), None],
     }
 
-    def __init__(self, steps, *, baseline="elements", transform_input=None, memory=None,
-                 verbose=False):
+    def __init__(
+        self, steps, *, baseline="elements", transform_input=None, memory=None, verbose=False
+    ):
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
         self.baseline = baseline
 
@@ -162,10 +163,12 @@ def make_cm_krr(**params) -> ElementBaselinePipeline:
     >>> model.get_params()["krr__kernel"]
     'laplacian'
     """
-    model = ElementBaselinePipeline([
-        ("cm", CoulombMatrix(size=QM9_MAX_ATOMS)),
-        ("krr", KernelRidgeRegressor(kernel="laplacian", sigma=4000.0, alpha=1e-8)),
-    ])
+    model = ElementBaselinePipeline(
+        [
+            ("cm", CoulombMatrix(size=QM9_MAX_ATOMS)),
+            ("krr", KernelRidgeRegressor(kernel="laplacian", sigma=4000.0, alpha=1e-8)),
+        ]
+    )
     return model.set_params(**params)
 
 
@@ -186,11 +189,15 @@ def make_slatm_krr(**params) -> ElementBaselinePipeline:
         baseline=None)``, after the per-element baseline (in cross-validation
         no, mean and element baselines were within 0.002 kcal/mol).
     """
-    model = ElementBaselinePipeline([
-        ("slatm", SLATM()),
-        ("krr", KernelRidgeRegressor(
-            kernel="gaussian", sigma=500.0, alpha=1e-8, baseline=None)),
-    ])
+    model = ElementBaselinePipeline(
+        [
+            ("slatm", SLATM()),
+            (
+                "krr",
+                KernelRidgeRegressor(kernel="gaussian", sigma=500.0, alpha=1e-8, baseline=None),
+            ),
+        ]
+    )
     return model.set_params(**params)
 
 
@@ -214,9 +221,13 @@ def make_fchl19_krr(**params) -> ElementBaselinePipeline:
         subtracting only the mean made it much worse (15 against 2.5 kcal/mol
         at N = 1,000).
     """
-    model = ElementBaselinePipeline([
-        ("fchl19", FCHL19()),
-        ("krr", KernelRidgeRegressor(
-            kernel="local_gaussian", sigma=8.0, alpha=1e-6, baseline=None)),
-    ])
+    model = ElementBaselinePipeline(
+        [
+            ("fchl19", FCHL19()),
+            (
+                "krr",
+                KernelRidgeRegressor(kernel="local_gaussian", sigma=8.0, alpha=1e-6, baseline=None),
+            ),
+        ]
+    )
     return model.set_params(**params)

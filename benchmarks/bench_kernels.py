@@ -81,11 +81,17 @@ def run(name, n_train):
     predicted = model.predict(X_test)
     done = time.perf_counter()
     result = {
-        "model": name, "n_train": n_train, "n_test": len(X_test),
+        "model": name,
+        "n_train": n_train,
+        "n_test": len(X_test),
         "mae": float(np.abs(predicted - y_test).mean()),
-        "fit_s": fitted - start, "predict_s": done - fitted, "total_s": done - start,
-        "params": {"pipeline baseline": model.get_params().get("baseline"),
-                   **{k: v for k, v in model[-1].get_params().items() if k != "max_memory"}},
+        "fit_s": fitted - start,
+        "predict_s": done - fitted,
+        "total_s": done - start,
+        "params": {
+            "pipeline baseline": model.get_params().get("baseline"),
+            **{k: v for k, v in model[-1].get_params().items() if k != "max_memory"},
+        },
     }
     # Kernel + solve + predict on the same representations: ours against plain qmllib.
     n_ref, n_ref_test = min(n_train, QMLLIB_N[name][0]), QMLLIB_N[name][1]
@@ -96,12 +102,17 @@ def run(name, n_train):
     ours = type(krr)(**krr.get_params()).fit(R_train, y_train[:n_ref]).predict(R_test)
     ours_s = time.perf_counter() - start
     start = time.perf_counter()
-    theirs = qmllib_fit_predict(name, krr.kernel, R_train, y_train[:n_ref], R_test,
-                                krr.sigma, krr.alpha, krr.baseline)
+    theirs = qmllib_fit_predict(
+        name, krr.kernel, R_train, y_train[:n_ref], R_test, krr.sigma, krr.alpha, krr.baseline
+    )
     theirs_s = time.perf_counter() - start
-    result |= {"ref_n_train": n_ref, "ref_n_test": n_ref_test,
-               "ours_krr_s": ours_s, "qmllib_krr_s": theirs_s,
-               "max_prediction_difference": float(np.abs(ours - theirs).max())}
+    result |= {
+        "ref_n_train": n_ref,
+        "ref_n_test": n_ref_test,
+        "ours_krr_s": ours_s,
+        "qmllib_krr_s": theirs_s,
+        "max_prediction_difference": float(np.abs(ours - theirs).max()),
+    }
     print(json.dumps(result), flush=True)
     return result
 
@@ -161,15 +172,22 @@ def report(results):
     missed = [
         f"- {r['model']} at N = {r['n_train']:,}: MAE {r['mae']:.3f} against the goal "
         f"{GOALS[r['model']][r['n_train']]} ({r['mae'] - GOALS[r['model']][r['n_train']]:+.3f})"
-        for r in rows if r["n_train"] in GOALS[r["model"]]
-        and r["mae"] > GOALS[r["model"]][r["n_train"]]
+        for r in rows
+        if r["n_train"] in GOALS[r["model"]] and r["mae"] > GOALS[r["model"]][r["n_train"]]
     ] + [
         f"- {r['model']} at N = 10,000: {r['total_s']:.0f} s against the goal "
         f"{GOALS[r['model']]['seconds']} s"
-        for r in rows if r["n_train"] == 10000 and r["total_s"] > GOALS[r["model"]]["seconds"]
+        for r in rows
+        if r["n_train"] == 10000 and r["total_s"] > GOALS[r["model"]]["seconds"]
     ]
-    lines += ["", "## Goals not met", "", *(missed or ["None."]), "",
-              "Why, and what was tried: [kernels_notes.md](kernels_notes.md)."]
+    lines += [
+        "",
+        "## Goals not met",
+        "",
+        *(missed or ["None."]),
+        "",
+        "Why, and what was tried: [kernels_notes.md](kernels_notes.md).",
+    ]
     lines += ["", "## Parameters", ""]
     lines += [f"- {r['model']}, N = {r['n_train']:,}: `{r['params']}`" for r in rows]
     write_report("kernels", "Kernel baselines: CM, SLATM and FCHL19 on QM9", "\n".join(lines))
@@ -185,8 +203,11 @@ def main():
     for n_train in args.sizes:
         for name in args.models:
             entry = run(name, n_train)
-            entry |= {"host": platform.node(), "machine": machine(),
-                      "load_average": os.getloadavg()}
+            entry |= {
+                "host": platform.node(),
+                "machine": machine(),
+                "load_average": os.getloadavg(),
+            }
             results[f"{name}/{n_train}"] = entry
             args.results.write_text(json.dumps(results, indent=1))
             report(results)

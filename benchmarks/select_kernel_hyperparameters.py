@@ -78,22 +78,30 @@ def report(sections):
         "per model.",
         "",
     ]
-    order = sorted(sections, key=lambda key: (list(GRIDS).index(key.split("/")[0]),
-                                              int(key.split("/")[1])))
+    order = sorted(
+        sections, key=lambda key: (list(GRIDS).index(key.split("/")[0]), int(key.split("/")[1]))
+    )
     lines = intro + [line for key in order for line in sections[key]]
-    write_report("kernels_selection", "Kernel models: hyperparameter selection",
-                 "\n".join(lines))
+    write_report("kernels_selection", "Kernel models: hyperparameter selection", "\n".join(lines))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4000, help="training molecules used")
-    parser.add_argument("--models", nargs="*", default=list(GRIDS),
-                        help="none: only rewrite the report from --results")
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        default=list(GRIDS),
+        help="none: only rewrite the report from --results",
+    )
     parser.add_argument("--sigmas", nargs="+", type=float, help="override the model's grid")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--results", type=Path, default=Path("/tmp/kernels_selection.json"),
-                        help="sections of earlier runs, kept and rewritten with this one's")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("/tmp/kernels_selection.json"),
+        help="sections of earlier runs, kept and rewritten with this one's",
+    )
     args = parser.parse_args()
     sections = json.loads(args.results.read_text()) if args.results.exists() else {}
 

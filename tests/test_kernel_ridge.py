@@ -37,10 +37,12 @@ def _charges(R):
 def test_global_kernels_match_qmllib(cm_data, sigma):
     R = cm_data[0][:150]
     A, B = R[:100], R[100:]
-    np.testing.assert_allclose(gaussian_kernel(A, B, sigma), qml_gaussian(A, B, sigma),
-                               rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(gaussian_kernel(A, None, sigma), qml_gaussian(A, A, sigma),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        gaussian_kernel(A, B, sigma), qml_gaussian(A, B, sigma), rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        gaussian_kernel(A, None, sigma), qml_gaussian(A, A, sigma), rtol=1e-9, atol=1e-12
+    )
     np.testing.assert_allclose(laplacian(A, B, sigma), qml_laplacian(A, B, sigma), rtol=1e-12)
     np.testing.assert_allclose(laplacian(A, None, sigma), qml_laplacian(A, A, sigma), rtol=1e-12)
 
@@ -82,8 +84,12 @@ def test_local_kernel_regression_matches_sklearn(fchl_data):
     K = local_gaussian_kernel(R, None, 4.0)
     reference = KernelRidge(alpha=1e-7, kernel="precomputed").fit(K[train, train], y[train])
     model = KernelRidgeRegressor(kernel="local_gaussian", sigma=4.0, alpha=1e-7, baseline=None)
-    np.testing.assert_allclose(model.fit(R[train], y[train]).predict(R[test]),
-                               reference.predict(K[test, train]), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        model.fit(R[train], y[train]).predict(R[test]),
+        reference.predict(K[test, train]),
+        rtol=0,
+        atol=1e-6,
+    )
 
 
 def test_multi_output_equals_separate_fits(cm_data):

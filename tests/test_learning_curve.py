@@ -153,7 +153,10 @@ def test_cli_interrupt_writes_the_finished_cells(tmp_path, monkeypatch, capsys):
     [
         (["--models", "schnet"], "unknown model 'schnet'"),
         (["--models", "cm", "--sizes", "350"], r"training size 350 is not in \[1, 300\]"),
-        (["--models", "cm", "--target", "nonsense"], r"molecule 0 \(.*\) has no property 'nonsense'"),
+        (
+            ["--models", "cm", "--target", "nonsense"],
+            r"molecule 0 \(.*\) has no property 'nonsense'",
+        ),
     ],
 )
 def test_cli_bad_arguments_fail_clearly(tmp_path, capsys, args, message):

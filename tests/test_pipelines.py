@@ -53,20 +53,29 @@ def test_clone_and_pickle_give_the_same_predictions(searchable):
     model, X, y = searchable
     fitted = clone(model).fit(X, y)
     expected = fitted.predict(X[:5])
-    np.testing.assert_allclose(pickle.loads(pickle.dumps(fitted)).predict(X[:5]), expected,
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        pickle.loads(pickle.dumps(fitted)).predict(X[:5]), expected, rtol=1e-10
+    )
     np.testing.assert_allclose(clone(fitted).fit(X, y).predict(X[:5]), expected, rtol=1e-10)
 
 
 def test_cross_validate_and_learning_curve(searchable):
     model, X, y = searchable
-    scores = cross_validate(model, X, y, cv=3, scoring="neg_mean_absolute_error",
-                            error_score="raise")
+    scores = cross_validate(
+        model, X, y, cv=3, scoring="neg_mean_absolute_error", error_score="raise"
+    )
     assert np.isfinite(scores["test_score"]).all()
     # far better than predicting the training mean (~ 60 kcal/mol on QM9)
     assert -scores["test_score"].mean() < 0.5 * np.abs(y - y.mean()).mean()
-    _, _, test = learning_curve(model, X, y, train_sizes=[0.5, 1.0], cv=3,
-                                        scoring="neg_mean_absolute_error", error_score="raise")
+    _, _, test = learning_curve(
+        model,
+        X,
+        y,
+        train_sizes=[0.5, 1.0],
+        cv=3,
+        scoring="neg_mean_absolute_error",
+        error_score="raise",
+    )
     assert test.shape == (2, 3)
     assert -test[1].mean() < -test[0].mean() * 1.2  # more data does not get much worse
 
@@ -77,7 +86,9 @@ def test_grid_search_over_nested_parameters(searchable):
     search = GridSearchCV(
         model,
         {"krr__sigma": [sigma, 4 * sigma], "krr__alpha": [1e-8, 1e-4]},
-        cv=2, scoring="neg_mean_absolute_error", error_score="raise",
+        cv=2,
+        scoring="neg_mean_absolute_error",
+        error_score="raise",
     ).fit(X, y)
     assert search.best_params_["krr__sigma"] in (sigma, 4 * sigma)
     assert search.predict(X[:3]).shape == (3,)
@@ -88,17 +99,21 @@ def test_optuna_search_sets_nested_parameters(qm9_subset):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def objective(trial):
-        model = make_cm_krr(krr__sigma=trial.suggest_float("krr__sigma", 100, 10000, log=True),
-                            cm__sorting=trial.suggest_categorical("cm__sorting",
-                                                                  ["row-norm", "eigenvalue"]))
-        return -cross_validate(model, X, y, cv=2, scoring="neg_mean_absolute_error",
-                               error_score="raise")["test_score"].mean()
+        model = make_cm_krr(
+            krr__sigma=trial.suggest_float("krr__sigma", 100, 10000, log=True),
+            cm__sorting=trial.suggest_categorical("cm__sorting", ["row-norm", "eigenvalue"]),
+        )
+        return -cross_validate(
+            model, X, y, cv=2, scoring="neg_mean_absolute_error", error_score="raise"
+        )["test_score"].mean()
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=3)
     assert np.isfinite(study.best_value)
-    assert make_cm_krr(**study.best_params).get_params()["krr__sigma"] == study.best_params[
-        "krr__sigma"]
+    assert (
+        make_cm_krr(**study.best_params).get_params()["krr__sigma"]
+        == study.best_params["krr__sigma"]
+    )
 
 
 def test_cache_makes_refits_on_overlapping_subsets_reuse_representations(qm9_subset, tmp_path):
@@ -122,8 +137,9 @@ def test_element_baseline_recovers_per_element_energies(qm9_subset):
     model = make_cm_krr(cm__elements=[1, 6, 7, 8, 9]).fit(X, y)
     present = [z for z in energies if (Z == z).any()]
     assert model.baseline_elements_.tolist() == present
-    np.testing.assert_allclose(model.baseline_coef_, [energies[z] for z in present] + [3.0],
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        model.baseline_coef_, [energies[z] for z in present] + [3.0], atol=1e-8
+    )
     np.testing.assert_allclose(model.predict(X), y, atol=1e-6)
 
 
@@ -134,7 +150,9 @@ def test_without_baseline_it_is_a_plain_pipeline(qm9_subset):
     np.testing.assert_allclose(ours.predict(X[100:]), plain.predict(X[100:]), rtol=1e-12)
     with_baseline = make_cm_krr().fit(X[:100], y[:100])
     assert with_baseline.score(X[100:], y[100:]) == pytest.approx(
-        1 - ((with_baseline.predict(X[100:]) - y[100:]) ** 2).sum()
-        / ((y[100:] - y[100:].mean()) ** 2).sum())
+        1
+        - ((with_baseline.predict(X[100:]) - y[100:]) ** 2).sum()
+        / ((y[100:] - y[100:].mean()) ** 2).sum()
+    )
     with pytest.raises(ValueError, match="baseline"):
         make_cm_krr(baseline="atoms").fit(X, y)

@@ -81,9 +81,7 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         "max_memory": [Interval(Real, 0, None, closed="neither"), None],
     }
 
-    def __init__(
-        self, kernel="gaussian", sigma=1.0, alpha=1e-8, baseline="mean", max_memory=None
-    ):
+    def __init__(self, kernel="gaussian", sigma=1.0, alpha=1e-8, baseline="mean", max_memory=None):
         self.kernel = kernel
         self.sigma = sigma
         self.alpha = alpha

@@ -84,8 +84,11 @@ class MoleculeTransformer(TransformerMixin, BaseEstimator):
 
     def _represent(self, X):
         return represent(
-            to_zr(X), type(self)._represent_one, self._settings(X),
-            n_jobs=self.n_jobs, memory=self.memory,
+            to_zr(X),
+            type(self)._represent_one,
+            self._settings(X),
+            n_jobs=self.n_jobs,
+            memory=self.memory,
         )
 
     def transform(self, X):

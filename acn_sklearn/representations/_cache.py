@@ -73,8 +73,9 @@ class _Store:
             hit = np.isin(keys, stored) & ~found
             if not hit.any():
                 continue
-            values = np.load(key_file.with_name(key_file.name.replace(".keys", ".values")),
-                             mmap_mode="r")
+            values = np.load(
+                key_file.with_name(key_file.name.replace(".keys", ".values")), mmap_mode="r"
+            )
             position = {k: i for i, k in enumerate(stored)}
             for i in np.flatnonzero(hit):
                 rows[i] = values[position[keys[i]]]

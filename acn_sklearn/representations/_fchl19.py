@@ -99,9 +99,20 @@ class FCHL19(MoleculeTransformer, auto_wrap_output_keys=None):
     _represent_one = staticmethod(fchl19)
 
     def __init__(
-        self, nRs2=24, nRs3=20, eta2=0.32, eta3=2.7, zeta=np.pi, rcut=8.0, acut=8.0,
-        two_body_decay=1.8, three_body_decay=0.57, three_body_weight=13.4,
-        elements=None, n_jobs=None, memory=None,
+        self,
+        nRs2=24,
+        nRs3=20,
+        eta2=0.32,
+        eta3=2.7,
+        zeta=np.pi,
+        rcut=8.0,
+        acut=8.0,
+        two_body_decay=1.8,
+        three_body_decay=0.57,
+        three_body_weight=13.4,
+        elements=None,
+        n_jobs=None,
+        memory=None,
     ):
         self.nRs2 = nRs2
         self.nRs3 = nRs3
@@ -122,10 +133,21 @@ class FCHL19(MoleculeTransformer, auto_wrap_output_keys=None):
         self.n_features_out_ = 1 + n * self.nRs2 + n * (n + 1) * self.nRs3
 
     def _settings(self, X):
-        names = ("nRs2", "nRs3", "eta2", "eta3", "zeta", "rcut", "acut",
-                 "two_body_decay", "three_body_decay", "three_body_weight")
+        names = (
+            "nRs2",
+            "nRs3",
+            "eta2",
+            "eta3",
+            "zeta",
+            "rcut",
+            "acut",
+            "two_body_decay",
+            "three_body_decay",
+            "three_body_weight",
+        )
         rows = max(self.max_atoms_, int(n_atoms(X).max()))
         return {
-            "elements": self.elements_.tolist(), "max_atoms": rows,
+            "elements": self.elements_.tolist(),
+            "max_atoms": rows,
             **{name: getattr(self, name) for name in names},
         }

@@ -20,8 +20,13 @@ TYPES_PER_ELEMENT = 3
 def slatm(nuclear_charges, coordinates, *, mbtypes, rcut, sigmas, dgrids, rpower):
     """One molecule's global SLATM vector through qmllib."""
     return generate_slatm(
-        nuclear_charges=nuclear_charges, coordinates=coordinates, mbtypes=mbtypes,
-        rcut=rcut, sigmas=list(sigmas), dgrids=list(dgrids), rpower=rpower,
+        nuclear_charges=nuclear_charges,
+        coordinates=coordinates,
+        mbtypes=mbtypes,
+        rcut=rcut,
+        sigmas=list(sigmas),
+        dgrids=list(dgrids),
+        rpower=rpower,
     )
 
 
@@ -87,8 +92,14 @@ class SLATM(VectorRepresentation):
     _represent_one = staticmethod(slatm)
 
     def __init__(
-        self, rcut=4.8, sigmas=(0.05, 0.05), dgrids=(0.03, 0.03), rpower=6,
-        elements=None, n_jobs=None, memory=None,
+        self,
+        rcut=4.8,
+        sigmas=(0.05, 0.05),
+        dgrids=(0.03, 0.03),
+        rpower=6,
+        elements=None,
+        n_jobs=None,
+        memory=None,
     ):
         self.rcut = rcut
         self.sigmas = sigmas
@@ -106,6 +117,9 @@ class SLATM(VectorRepresentation):
 
     def _settings(self, X):
         return {
-            "mbtypes": self.mbtypes_, "rcut": self.rcut, "sigmas": tuple(self.sigmas),
-            "dgrids": tuple(self.dgrids), "rpower": self.rpower,
+            "mbtypes": self.mbtypes_,
+            "rcut": self.rcut,
+            "sigmas": tuple(self.sigmas),
+            "dgrids": tuple(self.dgrids),
+            "rpower": self.rpower,
         }
