@@ -44,7 +44,15 @@ def run(args: argparse.Namespace) -> int:
     if network:
         result = tune_holdout(args.model, X[train], y[train], **budget)
     else:
-        result = tune_cv(args.model, X[train], y[train], cv=args.cv, n_jobs=args.n_jobs, **budget)
+        result = tune_cv(
+            args.model,
+            X[train],
+            y[train],
+            cv=args.cv,
+            n_jobs=args.n_jobs,
+            cache_dir=out / "representations",
+            **budget,
+        )
     test_mae = result.test_mae(X[test], y[test])
     info = {
         "target": args.target,

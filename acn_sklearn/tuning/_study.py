@@ -150,6 +150,7 @@ def tune_cv(
     n_jobs: int = 1,
     space=None,
     random_state: int | None = 0,
+    cache_dir=None,
 ) -> TuningResult:
     """Tune a model with ``OptunaSearchCV`` (k-fold CV on the training data).
 
@@ -170,6 +171,9 @@ def tune_cv(
         Search space; default :func:`search_space` of the model.
     random_state : int, optional
         Seeds the folds.
+    cache_dir : path, optional
+        Representation cache for every step whose ``memory`` is unset, so that
+        trials and folds compute each molecule's representation once.
 
     Returns
     -------
@@ -178,8 +182,12 @@ def tune_cv(
     from optuna_integration import OptunaSearchCV
 
     name, _ = parse_model_spec(spec)
+    model = make_model(spec)
+    if cache_dir is not None:
+        unset = [k for k, v in model.get_params().items() if k.endswith("__memory") and v is None]
+        model.set_params(**dict.fromkeys(unset, str(cache_dir)))
     search = OptunaSearchCV(
-        make_model(spec),
+        model,
         space or search_space(name),
         study=study,
         n_trials=n_trials,

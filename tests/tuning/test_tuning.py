@@ -178,3 +178,11 @@ def test_two_concurrent_workers_share_one_journal_study(tmp_path):
     study = optuna.load_study(study_name="shared", storage=make_storage(journal))
     assert sorted(t.number for t in study.trials) == list(range(6))
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def test_cv_path_caches_representations_across_trials(qm9_subset, tmp_path):
+    X, y = qm9_subset
+    study = open_study(None, "cached", direction="maximize", resume=False, seed=0)
+    result = tune_cv("slatm", X[:80], y[:80], study=study, n_trials=2, cv=2, cache_dir=tmp_path)
+    assert result.estimator.get_params()["slatm__memory"] == str(tmp_path)
+    assert any(tmp_path.rglob("*")), "the representations must be cached on disk"
