@@ -26,9 +26,20 @@ from common import held_out_split, write_report
 from acn_sklearn import ACNRegressor
 
 #: The paper's configuration (see ACNRegressor's Notes).
-PAPER = dict(n_clouds=1, pooling="power", pooling_power=2.0, output="sigmoid", potentials=True,
-             embedding_dim=24, cloud_channels=4, n_radial=4, cloud_order=3,
-             criterion=torch.nn.MSELoss, lr=5e-4, batch_size=72)
+PAPER = dict(
+    n_clouds=1,
+    pooling="power",
+    pooling_power=2.0,
+    output="sigmoid",
+    potentials=True,
+    embedding_dim=24,
+    cloud_channels=4,
+    n_radial=4,
+    cloud_order=3,
+    criterion=torch.nn.MSELoss,
+    lr=5e-4,
+    batch_size=72,
+)
 
 
 def main():
@@ -84,8 +95,7 @@ Training throughput counts the training molecules of an epoch over the epoch's
 duration including its validation pass. The machine's 2 cores are shared with
 other jobs; a load average above 2 means this run competed for them.
 """
-    write_report(f"acn_{args.tag}", f"ACNRegressor, QM9 U_atomization, N = {len(X_train):,}",
-                 body)
+    write_report(f"acn_{args.tag}", f"ACNRegressor, QM9 U_atomization, N = {len(X_train):,}", body)
     print(body)
 
 

@@ -47,8 +47,9 @@ def dense_densities(X: np.ndarray, chunk: int = 512) -> torch.Tensor:
         mask &= ~torch.eye(X.shape[1], dtype=torch.bool)
         m, a = Z.shape
         vec = diff.reshape(-1, 3).float()
-        sh = o3.spherical_harmonics(list(range(CLOUD_ORDER)), vec, normalize=True,
-                                    normalization="component").view(m, a, a, -1)
+        sh = o3.spherical_harmonics(
+            list(range(CLOUD_ORDER)), vec, normalize=True, normalization="component"
+        ).view(m, a, a, -1)
         phi = radial_basis(dist.reshape(-1).float(), RADIUS, N_RADIAL).view(m, a, a, -1)
         phi = phi * mask[..., None]
         onehot = (Z[..., None] == torch.from_numpy(ELEMENTS)).float()  # (m, a, S)
@@ -75,14 +76,18 @@ def featurization(X):
     n = len(X)
     table = "\n".join(f"| {name} | {t:.2f} | {n / t:,.0f} |" for name, t in rows)
     sparse_total = t_pairs + t_dens
-    return (f"| stage ({n:,} molecules) | seconds | molecules/s |\n|---|---|---|\n{table}\n\n"
-            f"Sparse neighbour list + densities: {sparse_total:.2f} s; dense padded: "
-            f"{t_dense:.2f} s ({t_dense / sparse_total:.1f}x). The sparse list is kept.\n")
+    return (
+        f"| stage ({n:,} molecules) | seconds | molecules/s |\n|---|---|---|\n{table}\n\n"
+        f"Sparse neighbour list + densities: {sparse_total:.2f} s; dense padded: "
+        f"{t_dense:.2f} s ({t_dense / sparse_total:.1f}x). The sparse list is kept.\n"
+    )
 
 
 def training_and_prediction(X, y, X_new, configs):
-    lines = ["| configuration | train molecules/s (mean epoch) | predict molecules/s |",
-             "|---|---|---|"]
+    lines = [
+        "| configuration | train molecules/s (mean epoch) | predict molecules/s |",
+        "|---|---|---|",
+    ]
     for name, params in configs:
         model = ACNRegressor(max_epochs=3, random_state=0, validation_fraction=0.1, **params)
         model.fit(X, y)
@@ -103,15 +108,30 @@ def main():
     X_train, y_train, X_new = X[: args.n_train], y[: args.n_train], X[args.n_train :]
     load_before = os.getloadavg()[0]
     body = "## Featurization\n\n" + featurization(X_train)
-    configs = [("default", {}), ("two clouds", {"n_clouds": 2}),
-               ("paper", {"pooling": "power", "output": "sigmoid", "cloud_channels": 4,
-                          "n_radial": 4, "batch_size": 72})]
-    body += (f"\n## Training (3 epochs on {args.n_train:,} molecules, validation pass "
-             f"included) and prediction from raw coordinates ({args.n_predict:,} molecules, "
-             "validation and featurization included)\n\n"
-             + training_and_prediction(X_train, y_train, X_new, configs))
-    body += (f"\nLoad average (1 min) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f}"
-             " on 2 cores shared with other jobs; above 1 means this run competed for them.\n")
+    configs = [
+        ("default", {}),
+        ("two clouds", {"n_clouds": 2}),
+        (
+            "paper",
+            {
+                "pooling": "power",
+                "output": "sigmoid",
+                "cloud_channels": 4,
+                "n_radial": 4,
+                "batch_size": 72,
+            },
+        ),
+    ]
+    body += (
+        f"\n## Training (3 epochs on {args.n_train:,} molecules, validation pass "
+        f"included) and prediction from raw coordinates ({args.n_predict:,} molecules, "
+        "validation and featurization included)\n\n"
+        + training_and_prediction(X_train, y_train, X_new, configs)
+    )
+    body += (
+        f"\nLoad average (1 min) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f}"
+        " on 2 cores shared with other jobs; above 1 means this run competed for them.\n"
+    )
     write_report("acn_speed", "ACNRegressor speed", body)
     print(body)
 

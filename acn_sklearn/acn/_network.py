@@ -143,8 +143,11 @@ class ACNModule(nn.Module):
             for _ in range(n_clouds - 1)
         )
         self.updates = nn.ModuleList(
-            nn.Sequential(nn.Linear(atom_dim + cloud.n_features, atom_dim), nn.Softplus(),
-                          nn.Linear(atom_dim, atom_dim))
+            nn.Sequential(
+                nn.Linear(atom_dim + cloud.n_features, atom_dim),
+                nn.Softplus(),
+                nn.Linear(atom_dim, atom_dim),
+            )
             for cloud in self.clouds
         )
         self.residual = nn.Sequential(
@@ -152,7 +155,10 @@ class ACNModule(nn.Module):
         )
         h1, h2 = hidden_sizes
         self.head = nn.Sequential(
-            nn.Linear(2 * atom_dim, h1), nn.Softplus(), nn.Linear(h1, h2), nn.Softplus(),
+            nn.Linear(2 * atom_dim, h1),
+            nn.Softplus(),
+            nn.Linear(h1, h2),
+            nn.Softplus(),
             nn.Linear(h2, n_outputs),
         )
         # Statistics learned from the training data by the regressor.

@@ -248,13 +248,24 @@ class ACNRegressor(NeuralNetRegressor):
             callbacks += [
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
                 ("valid_mae", ValidationMAE()),
-                ("early_stopping", EarlyStopping(monitor="valid_mae", patience=self.patience,
-                                                 threshold=0, load_best=True)),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_mae", patience=self.patience, threshold=0, load_best=True
+                    ),
+                ),
             ]
             if self.lr_schedule == "plateau":
                 callbacks.append(
-                    ("lr_scheduler", LRScheduler(ReduceLROnPlateau, monitor="valid_mae",
-                                                 factor=0.5, patience=self.lr_patience))
+                    (
+                        "lr_scheduler",
+                        LRScheduler(
+                            ReduceLROnPlateau,
+                            monitor="valid_mae",
+                            factor=0.5,
+                            patience=self.lr_patience,
+                        ),
+                    )
                 )
         return [*callbacks, ("print_log", PrintLog())]
 
@@ -262,9 +273,7 @@ class ACNRegressor(NeuralNetRegressor):
         if self.pooling not in ("sum", "power"):
             raise ValueError(f"pooling must be 'sum' or 'power', got {self.pooling!r}")
         if self.lr_schedule not in ("plateau", "cosine"):
-            raise ValueError(
-                f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}"
-            )
+            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
         if self.output not in ("linear", "sigmoid"):
             raise ValueError(f"output must be 'linear' or 'sigmoid', got {self.output!r}")
         if not (isinstance(self.n_clouds, int | np.integer) and self.n_clouds >= 1):
@@ -278,8 +287,13 @@ class ACNRegressor(NeuralNetRegressor):
 
     def _featurize(self, X, y=None) -> MoleculeDataset:
         return featurize(
-            X, y, elements=self.elements_, radius=self.radius, cloud_order=self.cloud_order,
-            n_radial=self.n_radial, keep_pairs=self.n_clouds > 1,
+            X,
+            y,
+            elements=self.elements_,
+            radius=self.radius,
+            cloud_order=self.cloud_order,
+            n_radial=self.n_radial,
+            keep_pairs=self.n_clouds > 1,
         )
 
     # -- fitting -----------------------------------------------------------------------
@@ -328,8 +342,9 @@ class ACNRegressor(NeuralNetRegressor):
         """Feature and target statistics of the training data, stored in the module."""
         V = compress(many_body_potentials(X))
         squares = density.square().mean(dim=0)  # (cloud_order**2, n_inputs)
-        degree = torch.repeat_interleave(torch.arange(self.cloud_order),
-                                          2 * torch.arange(self.cloud_order) + 1)
+        degree = torch.repeat_interleave(
+            torch.arange(self.cloud_order), 2 * torch.arange(self.cloud_order) + 1
+        )
         rms = torch.zeros(self.cloud_order, squares.shape[1]).index_add_(0, degree, squares)
         rms = (rms / (2 * torch.arange(self.cloud_order) + 1)[:, None]).sqrt()
         counts = (Z[:, :, None] == self.elements_).sum(axis=1).astype(np.float64)
@@ -356,12 +371,19 @@ class ACNRegressor(NeuralNetRegressor):
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""
         module = ACNModule(
-            n_species=len(self.elements_), n_outputs=self.n_outputs_, n_radial=self.n_radial,
-            cloud_order=self.cloud_order, embedding_dim=self.embedding_dim,
+            n_species=len(self.elements_),
+            n_outputs=self.n_outputs_,
+            n_radial=self.n_radial,
+            cloud_order=self.cloud_order,
+            embedding_dim=self.embedding_dim,
             cloud_channels=self.cloud_channels,
-            n_clouds=self.n_clouds, atom_dim=self.atom_dim,
-            hidden_sizes=tuple(self.hidden_sizes), pooling=self.pooling,
-            pooling_power=self.pooling_power, output=self.output, potentials=self.potentials,
+            n_clouds=self.n_clouds,
+            atom_dim=self.atom_dim,
+            hidden_sizes=tuple(self.hidden_sizes),
+            pooling=self.pooling,
+            pooling_power=self.pooling_power,
+            output=self.output,
+            potentials=self.potentials,
         )
         for name, value in self.statistics_.items():
             module.get_buffer(name).copy_(value)

@@ -4,8 +4,9 @@ import pytest
 
 from acn_sklearn import ACNRegressor
 
-TINY = dict(embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4,
-            batch_size=50)
+TINY = dict(
+    embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, batch_size=50
+)
 
 
 @pytest.fixture

@@ -11,16 +11,34 @@ ELEMENTS = np.array([1, 6, 7, 8, 9])
 
 def _data(qm9_subset, n=7, cloud_order=3, n_radial=5):
     X, y = qm9_subset
-    ds = featurize(np.asarray(X[:n]), np.asarray(y[:n])[:, None], elements=ELEMENTS, radius=3.0,
-                   cloud_order=cloud_order, n_radial=n_radial, keep_pairs=True)
+    ds = featurize(
+        np.asarray(X[:n]),
+        np.asarray(y[:n])[:, None],
+        elements=ELEMENTS,
+        radius=3.0,
+        cloud_order=cloud_order,
+        n_radial=n_radial,
+        keep_pairs=True,
+    )
     return ds.batch(np.arange(n))
 
 
 def _module(**kw):
-    args = dict(n_species=5, n_outputs=2, n_radial=5, cloud_order=3, embedding_dim=6,
-                cloud_channels=6,
-                n_clouds=3, atom_dim=10, hidden_sizes=(9, 7), pooling="sum",
-                pooling_power=2.0, output="linear", potentials=True)
+    args = dict(
+        n_species=5,
+        n_outputs=2,
+        n_radial=5,
+        cloud_order=3,
+        embedding_dim=6,
+        cloud_channels=6,
+        n_clouds=3,
+        atom_dim=10,
+        hidden_sizes=(9, 7),
+        pooling="sum",
+        pooling_power=2.0,
+        output="linear",
+        potentials=True,
+    )
     return ACNModule(**{**args, **kw})
 
 

@@ -11,11 +11,32 @@ from sklearn.model_selection import KFold, learning_curve
 
 from acn_sklearn import ACNRegressor
 
-PARAMS = ["radius", "cloud_order", "n_radial", "embedding_dim", "cloud_channels", "n_clouds",
-          "atom_dim",
-          "hidden_sizes", "pooling", "pooling_power", "output", "potentials", "lr",
-          "batch_size", "max_epochs", "patience", "lr_schedule", "lr_patience",
-          "validation_fraction", "elements", "device", "n_jobs", "random_state", "verbose"]
+PARAMS = [
+    "radius",
+    "cloud_order",
+    "n_radial",
+    "embedding_dim",
+    "cloud_channels",
+    "n_clouds",
+    "atom_dim",
+    "hidden_sizes",
+    "pooling",
+    "pooling_power",
+    "output",
+    "potentials",
+    "lr",
+    "batch_size",
+    "max_epochs",
+    "patience",
+    "lr_schedule",
+    "lr_patience",
+    "validation_fraction",
+    "elements",
+    "device",
+    "n_jobs",
+    "random_state",
+    "verbose",
+]
 
 
 def test_params_are_visible_to_sklearn():
@@ -43,8 +64,9 @@ def test_fit_beats_the_mean_by_a_wide_margin(qm9_subset):
 
 def test_random_state_makes_fits_reproducible(qm9_subset, tiny):
     X, y = qm9_subset
-    fits = [ACNRegressor(max_epochs=2, random_state=7, **tiny).fit(X[:100], y[:100])
-            for _ in range(2)]
+    fits = [
+        ACNRegressor(max_epochs=2, random_state=7, **tiny).fit(X[:100], y[:100]) for _ in range(2)
+    ]
     np.testing.assert_array_equal(fits[0].predict(X[100:120]), fits[1].predict(X[100:120]))
     other = ACNRegressor(max_epochs=2, random_state=8, **tiny).fit(X[:100], y[:100])
     assert not np.array_equal(other.predict(X[100:120]), fits[0].predict(X[100:120]))
@@ -72,8 +94,12 @@ def test_learning_curve_two_folds(qm9_subset, tiny):
     X, y = qm9_subset
     model = ACNRegressor(max_epochs=2, random_state=0, elements=(1, 6, 7, 8, 9), **tiny)
     sizes, _, test = learning_curve(
-        model, np.asarray(X[:120]), np.asarray(y[:120]), train_sizes=[30, 60],
-        cv=KFold(2), scoring="neg_mean_absolute_error",
+        model,
+        np.asarray(X[:120]),
+        np.asarray(y[:120]),
+        train_sizes=[30, 60],
+        cv=KFold(2),
+        scoring="neg_mean_absolute_error",
     )
     assert list(sizes) == [30, 60]
     assert test.shape == (2, 2) and np.all(np.isfinite(test))
@@ -88,8 +114,9 @@ def test_verbose_prints_epochs(qm9_subset, capsys, tiny):
 
 def test_without_validation_runs_all_epochs_on_a_cosine_schedule(qm9_subset, tiny):
     X, y = qm9_subset
-    model = ACNRegressor(max_epochs=3, validation_fraction=0, lr_schedule="cosine", lr=0.01,
-                         **tiny).fit(X[:60], y[:60])
+    model = ACNRegressor(
+        max_epochs=3, validation_fraction=0, lr_schedule="cosine", lr=0.01, **tiny
+    ).fit(X[:60], y[:60])
     assert len(model.history) == 3
     lrs = model.history[:, "event_lr"]
     assert lrs[0] == 0.01 and lrs[0] > lrs[1] > lrs[2] > 0
@@ -105,9 +132,13 @@ def test_unseen_element_is_named(qm9_subset, tiny):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [(dict(pooling="max"), "pooling"), (dict(output="tanh"), "output"),
-     (dict(n_clouds=0), "n_clouds"), (dict(lr_schedule="step"), "lr_schedule"),
-     (dict(validation_fraction=1.0), "validation_fraction")],
+    [
+        (dict(pooling="max"), "pooling"),
+        (dict(output="tanh"), "output"),
+        (dict(n_clouds=0), "n_clouds"),
+        (dict(lr_schedule="step"), "lr_schedule"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+    ],
 )
 def test_bad_parameters(qm9_subset, kwargs, message):
     X, y = qm9_subset
