@@ -24,6 +24,16 @@ PAPER_TABLE_1 = {
 }
 
 
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (commands run without a screen)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _paper_value(model: str, n: int) -> str:
     value = PAPER_TABLE_1.get("acn:radius=3" if model == "acn" else model, {}).get(n)
     return "" if value is None else f"{value:g}"
@@ -58,10 +68,7 @@ def plot_learning_curves(cells: list[Cell], path: Path, unit: str) -> dict[str, 
     dict
         Model -> ``(a, b)`` of the fit (models with at least two sizes).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = summarise(cells)
     fits = {}
@@ -106,10 +113,7 @@ def plot_parity(
     list of dict
         The labelled outliers: SMILES, formula, reference, prediction, error.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     prediction = np.asarray(cell.predictions).reshape(len(y_test), -1)[:, 0]
     reference = np.asarray(y_test).reshape(len(y_test), -1)[:, 0]

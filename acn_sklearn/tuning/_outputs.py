@@ -14,10 +14,9 @@ __all__ = ["write_results"]
 
 
 def _plot(function, study: optuna.Study, path: Path) -> Path | None:
-    import matplotlib
+    from ..reports import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     try:
         with warnings.catch_warnings():  # the matplotlib backend is "experimental"
