@@ -18,6 +18,7 @@ several worker processes on one machine may share safely.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,10 @@ class OptunaPruning(Callback):
         The trial being evaluated.
     monitor : str, default="valid_mae"
         History key reported each epoch (lower is better).
+    deadline : float, optional
+        A :func:`time.monotonic` time after which the trial is pruned at the end
+        of its current epoch, so that a search's time budget also bounds the
+        trial running when it ends.
 
     Notes
     -----
@@ -48,18 +53,21 @@ class OptunaPruning(Callback):
     callback can be cloned, e.g. by ``cross_validate``.
     """
 
-    def __init__(self, trial, monitor="valid_mae"):
+    def __init__(self, trial, monitor="valid_mae", deadline=None):
         self.trial = trial
         self.monitor = monitor
+        self.deadline = deadline
 
     def __sklearn_clone__(self):
-        return type(self)(self.trial, self.monitor)
+        return type(self)(self.trial, self.monitor, self.deadline)
 
     def on_epoch_end(self, net, **kwargs):
         epoch = len(net.history)
         self.trial.report(float(net.history[-1, self.monitor]), step=epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"{self.monitor} pruned at epoch {epoch}")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise optuna.TrialPruned(f"time budget spent at epoch {epoch}")
 
 
 def make_storage(url: str | None):
@@ -227,7 +235,9 @@ def tune_holdout(
     study : optuna.Study
         A ``minimize`` study, e.g. from :func:`open_study`.
     n_trials, timeout : int, float
-        Budget of this call.
+        Budget of this call. A trial still running when ``timeout`` seconds
+        have passed is pruned at the end of its epoch; the refit of the best
+        configuration comes after the budget.
     space : dict, optional
         Search space; default :func:`search_space` of the model.
     monitor : str, default="valid_mae"
@@ -239,10 +249,12 @@ def tune_holdout(
     """
     name, _ = parse_model_spec(spec)
     space = space or search_space(name)
+    deadline = None if timeout is None else time.monotonic() + timeout
 
     def objective(trial: optuna.Trial) -> float:
         params = sample_params(trial, space)
-        model = make_model(spec, **params, callbacks=[("prune", OptunaPruning(trial, monitor))])
+        pruning = OptunaPruning(trial, monitor, deadline)
+        model = make_model(spec, **params, callbacks=[("prune", pruning)])
         model.fit(X, y)
         return float(np.min(model.history[:, monitor]))
 

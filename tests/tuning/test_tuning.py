@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -106,11 +107,21 @@ def test_pruning_stops_a_trial_the_pruner_rejects(qm9_subset):
         model.fit(X[:100], y[:100])
 
 
+def test_pruning_ends_a_trial_that_runs_past_the_deadline(qm9_subset):
+    X, y = qm9_subset
+    trial = optuna.create_study().ask()
+    past = time.monotonic() - 1.0
+    model = make_model(TINY_ACN, callbacks=[("prune", OptunaPruning(trial, deadline=past))])
+    with pytest.raises(optuna.TrialPruned, match="time budget spent at epoch 1"):
+        model.fit(X[:100], y[:100])
+
+
 def test_pruning_callback_survives_clone():
     trial = optuna.create_study().ask()
-    model = make_model("acn", callbacks=[("prune", OptunaPruning(trial, "valid_mae"))])
-    callback = dict(clone(model).callbacks)["prune"]
+    pruning = OptunaPruning(trial, "valid_mae", deadline=123.0)
+    callback = dict(clone(make_model("acn", callbacks=[("prune", pruning)])).callbacks)["prune"]
     assert callback.trial is trial and callback.monitor == "valid_mae"
+    assert callback.deadline == 123.0
 
 
 CM_TUNE = [
