@@ -41,12 +41,17 @@ class DensityCloud(nn.Module):
     element, output channel and degree, linear in the radial basis) fuse into one
     weight, so ``A[c, lm] = sum_{s, k} W_l[s k, c] D[lm, s k]``. Two such
     channel sets ``A, B`` give the invariants ``sum_m A_lm B_lm`` per degree.
+    With one weight set per centre element (as in Behler-Parrinello and SOAP
+    models) a carbon and a hydrogen atom contract their densities differently.
 
     Density columns are divided by their root mean square over the training
     atoms (one scale per degree, so rotations still act on ``m`` alone).
 
     Parameters
     ----------
+    n_centres : int
+        Number of weight sets: the number of elements for element-specific
+        weights, 1 for weights shared by every centre atom.
     n_inputs : int
         ``n_species * n_radial``, columns of the density.
     channels : int
@@ -55,21 +60,33 @@ class DensityCloud(nn.Module):
         Number of degrees (``0 .. cloud_order - 1``).
     """
 
-    def __init__(self, n_inputs: int, channels: int, cloud_order: int):
+    def __init__(self, n_centres: int, n_inputs: int, channels: int, cloud_order: int):
         super().__init__()
         scale = 1.0 / math.sqrt(n_inputs)
-        self.weight = nn.Parameter(scale * torch.randn(cloud_order, n_inputs, 2 * channels))
+        self.weight = nn.Parameter(
+            scale * torch.randn(n_centres, cloud_order, n_inputs, 2 * channels)
+        )
         # Root mean square of each density column per degree, set from the training data.
         self.register_buffer("density_scale", torch.ones(cloud_order, n_inputs))
 
     @property
     def n_features(self) -> int:
-        cloud_order, _, channels = self.weight.shape
+        _, cloud_order, _, channels = self.weight.shape
         return channels // 2 * (cloud_order + 1)
 
-    def forward(self, density: torch.Tensor) -> torch.Tensor:
+    def forward(self, density: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         weight = self.weight / self.density_scale[:, :, None]
-        return _invariants([density[:, d * d : (d + 1) ** 2] @ w for d, w in enumerate(weight)])
+        per_degree = [density[:, d * d : (d + 1) ** 2] for d in range(weight.shape[1])]
+        if len(weight) == 1:
+            return _invariants([x @ w for x, w in zip(per_degree, weight[0], strict=True)])
+        centres = [torch.nonzero(species == s).squeeze(1) for s in range(len(weight))]
+        mixed = []
+        for d, x in enumerate(per_degree):
+            out = x.new_zeros(*x.shape[:2], weight.shape[-1])
+            for s, atoms in enumerate(centres):
+                out = out.index_copy(0, atoms, x[atoms] @ weight[s, d])
+            mixed.append(out)
+        return _invariants(mixed)
 
 
 class NeighbourCloud(nn.Module):
@@ -128,6 +145,7 @@ class ACNModule(nn.Module):
         pooling_power: float,
         output: str,
         potentials: bool,
+        element_clouds: bool,
     ):
         super().__init__()
         self.pooling = pooling
@@ -135,7 +153,9 @@ class ACNModule(nn.Module):
         self.output = output
         self.potentials = potentials
         self.embedding = nn.Embedding(n_species, embedding_dim)
-        self.cloud = DensityCloud(n_species * n_radial, cloud_channels, cloud_order)
+        self.cloud = DensityCloud(
+            n_species if element_clouds else 1, n_species * n_radial, cloud_channels, cloud_order
+        )
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
         self.clouds = nn.ModuleList(
@@ -170,7 +190,7 @@ class ACNModule(nn.Module):
 
     def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
         """Per-atom invariant features after the clouds and the residual block."""
-        parts = [self.embedding(batch.species), self.cloud(batch.density)]
+        parts = [self.embedding(batch.species), self.cloud(batch.density, batch.species)]
         if self.potentials:
             parts.append((batch.potentials - self.potential_mean) / self.potential_scale)
         h = softplus(self.atom_in(torch.cat(parts, dim=1)))

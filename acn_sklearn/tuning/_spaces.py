@@ -44,6 +44,7 @@ SEARCH_SPACES: dict[str, dict[str, BaseDistribution]] = {
         "atom_dim": CategoricalDistribution([64, 128, 192]),
         "lr": FloatDistribution(1e-4, 1e-2, log=True),
         "batch_size": CategoricalDistribution([16, 32, 64, 128]),
+        "element_clouds": CategoricalDistribution([True, False]),
         "pooling": CategoricalDistribution(["sum", "power"]),
         "pooling_power": FloatDistribution(1.0, 4.0),
     },

@@ -38,6 +38,7 @@ def _module(**kw):
         pooling_power=2.0,
         output="linear",
         potentials=True,
+        element_clouds=True,
     )
     return ACNModule(**{**args, **kw})
 
@@ -59,14 +60,38 @@ def test_batch_shapes(qm9_subset):
 def test_block_shapes(qm9_subset):
     batch, _ = _data(qm9_subset)
     n = len(batch.species)
-    cloud = DensityCloud(25, 6, 3)
-    assert cloud(batch.density).shape == (n, cloud.n_features) == (n, 24)
+    for n_centres in (1, 5):
+        cloud = DensityCloud(n_centres, 25, 6, 3)
+        assert cloud(batch.density, batch.species).shape == (n, cloud.n_features) == (n, 24)
     neighbours = NeighbourCloud(10, 6, 5, 3)
     assert neighbours(torch.randn(n, 10), batch).shape == (n, 24)
     module = _module()
     assert module.atom_features(batch).shape == (n, 20)
     assert module(batch).shape == (7, 2)
     assert _module(pooling="power", output="sigmoid", potentials=False)(batch).shape == (7, 2)
+
+
+def test_element_cloud_weights_act_on_their_own_element_only(qm9_subset):
+    batch, _ = _data(qm9_subset)
+    cloud = DensityCloud(5, 25, 6, 3)
+    before = cloud(batch.density, batch.species)
+    with torch.no_grad():
+        cloud.weight[1].mul_(2.0)  # carbon centres
+    after = cloud(batch.density, batch.species)
+    carbon = batch.species == 1
+    assert torch.equal(after[~carbon], before[~carbon])
+    assert not torch.allclose(after[carbon], before[carbon])
+
+
+def test_shared_cloud_weights_equal_identical_element_weights(qm9_subset):
+    batch, _ = _data(qm9_subset)
+    shared = DensityCloud(1, 25, 6, 3)
+    per_element = DensityCloud(5, 25, 6, 3)
+    with torch.no_grad():
+        per_element.weight.copy_(shared.weight.expand_as(per_element.weight))
+    torch.testing.assert_close(
+        per_element(batch.density, batch.species), shared(batch.density, batch.species)
+    )
 
 
 def test_sigmoid_output_stays_in_its_range(qm9_subset):
