@@ -158,6 +158,9 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write Table 1 (Markdown, CSV), Figures 4 and 5 and a JSON of everything.
 
+    ``settings`` holds the run's options and its provenance (``command``,
+    ``date``, ``machine``, ``acn_sklearn``, from
+    :func:`acn_sklearn._provenance.provenance`); the Markdown table names them.
     Figures need at least one finished cell; Figure 5 shows the best model at the
     largest N (repeat 0).
 
@@ -174,7 +177,9 @@ def write_outputs(
         "json": out / "results.json",
     }
     paths["table_md"].write_text(
-        f"# Test MAE of {target} ({unit})\n\n{markdown_table(rows, unit)}\n"
+        f"# Test MAE of {target} ({unit})\n\n"
+        f"`{settings['command']}`, run {settings['date']} on {settings['machine']}, "
+        f"acn_sklearn {settings['acn_sklearn']}.\n\n{markdown_table(rows, unit)}\n"
     )
     with paths["table_csv"].open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["model"])

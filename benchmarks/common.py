@@ -8,13 +8,11 @@ test set.
 
 from __future__ import annotations
 
-import datetime
-import os
-import platform
 import shlex
 import sys
 from pathlib import Path
 
+from acn_sklearn._provenance import machine, now
 from acn_sklearn.datasets import load_qm9
 from acn_sklearn.learning_curve import held_out_split as split_indices
 
@@ -44,31 +42,13 @@ def held_out_split(n_train: int, *, target="U_atomization", repeat: int = 0):
     return X[train], y[train], X[test], y[test]
 
 
-def machine() -> str:
-    """One line saying what machine the numbers come from."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, {platform.system()}"
-    )
-
-
 def write_report(name: str, title: str, body: str) -> Path:
     """Write ``docs/benchmarks/<name>.md`` with date, machine and the command that ran."""
     DOCS.mkdir(parents=True, exist_ok=True)
     command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
     text = (
         f"# {title}\n\n"
-        f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n"
+        f"- date: {now()}\n"
         f"- machine: {machine()}\n"
         f"- command: `{command}`\n\n{body.strip()}\n"
     )

@@ -2,7 +2,9 @@
 
 import csv
 import json
+import os
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +114,12 @@ def test_cli_writes_table_figures_and_json(finished_run, qm9_subset):
         assert float(row["mae"]) == pytest.approx(by_cell[(row["model"], int(row["n_train"]))])
         assert f"{float(row['mae']):.3g}" in (out / "table1.md").read_text()
     assert set(record["power_law_fits"]) == {"cm", TINY_ACN}
+    # Provenance: the command as typed, and where it ran.
+    settings = record["settings"]
+    assert settings["command"].startswith("acn-sklearn learning-curve --data ")
+    assert settings["command"].endswith(shlex.join(["--models", "cm", TINY_ACN]))
+    assert settings["command"] in (out / "table1.md").read_text()
+    assert f"{os.cpu_count()} cores" in settings["machine"]
     parity = record["parity"]
     assert parity["n_train"] == 150 and len(parity["outliers"]) == 5
     assert (

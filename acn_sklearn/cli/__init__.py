@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from .. import __version__
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``acn-sklearn`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["acn-sklearn", *(sys.argv[1:] if argv is None else argv)])
     if args.command is None:
         parser.print_help()
         return 2

@@ -17,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
     """Fit every (model, N, repeat) cell, then write Table 1 and Figures 4 and 5."""
     from pathlib import Path
 
+    from .._provenance import provenance
     from ..learning_curve import run_cells
     from ..reports import markdown_table, table_rows, write_outputs
 
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         "n_test": args.n_test,
         "test_seed": args.test_seed,
         "data": args.data or "QM9",
+        **provenance(args.command_line),
     }
     print(
         f"learning curve of {args.target} ({unit}) on {settings['data']}: "
