@@ -93,7 +93,12 @@ def register(commands) -> None:
     tune.add_argument(
         "--n-trials", type=positive_int, default=20, help="trials this process runs (default: 20)"
     )
-    tune.add_argument("--timeout", type=float, help="seconds after which no trial starts")
+    tune.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds of searching: no trial starts after it, and a network trial still "
+        "running is pruned at the end of its epoch (the refit of the best model follows)",
+    )
     tune.add_argument(
         "--n-train", type=positive_int, default=1000, help="training molecules (default: 1000)"
     )
