@@ -114,6 +114,18 @@ def test_cli_writes_table_figures_and_json(finished_run, qm9_subset):
         assert float(row["mae"]) == pytest.approx(by_cell[(row["model"], int(row["n_train"]))])
         assert f"{float(row['mae']):.3g}" in (out / "table1.md").read_text()
     assert set(record["power_law_fits"]) == {"cm", TINY_ACN}
+    # Errors by element at the largest N, recomputed from the cells' predictions.
+    X, _ = qm9_subset
+    by_element = record["errors_by_element"]
+    assert by_element["n_train"] == 150 and set(by_element["models"]) == {"cm", TINY_ACN}
+    for cell in (c for c in record["cells"] if c["n_train"] == 150):
+        test = np.array(cell["test_indices"])
+        has_oxygen = (np.asarray(X)[test, :, 0] == 8).any(axis=1)
+        error = np.abs(np.array(cell["predictions"]) - y[test])
+        oxygen = by_element["models"][cell["model"]]["O"]
+        assert oxygen["n_molecules"] == has_oxygen.sum() > 0
+        assert oxygen["mae"] == pytest.approx(error[has_oxygen].mean())
+        assert f"{oxygen['mae']:.3g}" in (out / "table1.md").read_text()
     # Provenance: the command as typed, and where it ran.
     settings = record["settings"]
     assert settings["command"].startswith("acn-sklearn learning-curve --data ")
