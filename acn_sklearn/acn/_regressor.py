@@ -24,17 +24,27 @@ _EVAL_BATCH = 1024
 
 
 @contextmanager
-def _torch_threads(n_jobs):
-    """Run torch with ``n_jobs`` threads (sklearn convention: None = 1, -1 = all cores)."""
+def _torch_cpu_settings(n_jobs):
+    """Run torch with ``n_jobs`` threads and denormal floats flushed to zero.
+
+    ``n_jobs`` follows sklearn: None = 1, -1 = all cores. Softplus units pushed
+    far negative during training produce denormal (subnormal) floats, which x86
+    CPUs process about 10x slower: without flushing, epochs of a long fit grew
+    from 3 s to over 20 s. Values below 1e-38 change nothing else. Both settings
+    are process-wide; afterwards the thread count is restored and flushing is
+    switched back off (torch's default).
+    """
     if n_jobs is None:
         n_jobs = 1
     elif n_jobs < 0:
         n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     before = torch.get_num_threads()
     torch.set_num_threads(n_jobs)
+    torch.set_flush_denormal(True)
     try:
         yield
     finally:
+        torch.set_flush_denormal(False)
         torch.set_num_threads(before)
 
 
@@ -338,7 +348,7 @@ class ACNRegressor(NeuralNetRegressor):
         Z = X[:, :, 0].astype(np.int64)
         seen = np.unique(Z[Z > 0])
         self.elements_ = seen if self.elements is None else np.union1d(seen, self.elements)
-        with _torch_threads(self.n_jobs):
+        with _torch_cpu_settings(self.n_jobs):
             dataset = self._featurize(X, y)
             self.statistics_ = self._statistics(X, Z, y, dataset.arrays["density"])
             if self.random_state is not None:
@@ -445,7 +455,7 @@ class ACNRegressor(NeuralNetRegressor):
                 f"molecule {i}: element Z={Z[i, a]} (atom {a}) was not in the training data; "
                 f"this model knows Z in {self.elements_.tolist()}"
             )
-        with _torch_threads(self.n_jobs):
+        with _torch_cpu_settings(self.n_jobs):
             parts = [
                 self.forward(self._featurize(X[start : start + _PREDICT_CHUNK])).numpy()
                 for start in range(0, len(X), _PREDICT_CHUNK)

@@ -24,6 +24,7 @@ PARAMS = [
     "pooling_power",
     "output",
     "potentials",
+    "element_clouds",
     "lr",
     "batch_size",
     "max_epochs",
@@ -161,6 +162,25 @@ def test_bad_input(qm9_subset):
 class _NaNLoss(torch.nn.L1Loss):
     def forward(self, y_pred, y_true):
         return super().forward(y_pred, y_true) * float("nan")
+
+
+def _flushes_denormals() -> bool:
+    return (torch.tensor([1e-40]) * 1.0).item() == 0.0
+
+
+@pytest.mark.skipif(not torch.set_flush_denormal(False), reason="CPU cannot flush denormals")
+def test_fit_flushes_denormals_and_restores_the_default(qm9_subset, tiny):
+    from skorch.callbacks import Callback
+
+    class Record(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            net.history.record("flushed", _flushes_denormals())
+
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=2, callbacks=[("record", Record())], **tiny)
+    model.fit(X[:100], y[:100])
+    assert model.history[:, "flushed"] == [True, True]
+    assert not _flushes_denormals()
 
 
 def test_nan_loss_stops_with_a_clear_error(qm9_subset, tiny):
