@@ -68,7 +68,13 @@ def main():
     history = model.history
     n_fit = len(X_train) - round(model.validation_fraction * len(X_train))
     epoch_seconds = np.array(history[:, "dur"])
-    mae = float(np.abs(y_pred - y_test).mean())
+    errors = np.abs(y_pred - y_test)
+    mae = float(errors.mean())
+    by_element = ", ".join(
+        f"{symbol} {errors[has].mean():.3f} ({has.sum()})"
+        for z, symbol in ((1, "H"), (6, "C"), (7, "N"), (8, "O"), (9, "F"))
+        for has in [(X_test[:, :, 0] == z).any(axis=1)]
+    )
     best = min(history[:, "valid_mae"]) if model.validation_fraction else float("nan")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_params = sum(p.numel() for p in model.module_.parameters())
@@ -82,6 +88,7 @@ Configuration: {"the paper's" if args.paper else "package defaults"} plus parame
 |---|---|
 | training molecules N | {len(X_train):,} (of which {n_fit:,} fitted, the rest validation) |
 | **test MAE, U_atomization (kcal/mol)** | **{mae:.3f}** |
+| test MAE over the molecules containing each element (number) | {by_element} |
 | best validation MAE (kcal/mol) | {best:.3f} |
 | epochs run (best restored) | {len(history)} |
 | fit wall time, featurization included (s) | {fit_seconds:.1f} |

@@ -45,7 +45,8 @@ class DensityCloud(nn.Module):
     models) a carbon and a hydrogen atom contract their densities differently.
 
     Density columns are divided by their root mean square over the training
-    atoms (one scale per degree, so rotations still act on ``m`` alone).
+    atoms that have a neighbour of the column's element (one scale per degree,
+    so rotations still act on ``m`` alone).
 
     Parameters
     ----------

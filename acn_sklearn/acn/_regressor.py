@@ -359,7 +359,11 @@ class ACNRegressor(NeuralNetRegressor):
     def _statistics(self, X, Z, y, density) -> dict[str, torch.Tensor]:
         """Feature and target statistics of the training data, stored in the module."""
         V = compress(many_body_potentials(X))
-        squares = density.square().mean(dim=0)  # (cloud_order**2, n_inputs)
+        # Mean square of each column over the atoms that have a neighbour of its
+        # element: over all atoms, a rare element's columns (fluorine) would be
+        # inflated by 1 / sqrt(its frequency) and dwarf the others.
+        present = density.ne(0).any(dim=1).sum(dim=0).clamp_min(1)  # (n_inputs,)
+        squares = density.square().sum(dim=0) / present  # (cloud_order**2, n_inputs)
         degree = torch.repeat_interleave(
             torch.arange(self.cloud_order), 2 * torch.arange(self.cloud_order) + 1
         )

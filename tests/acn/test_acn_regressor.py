@@ -194,3 +194,19 @@ def test_cuda(qm9_subset, tiny):
     X, y = qm9_subset
     model = ACNRegressor(max_epochs=2, device="cuda", random_state=0, **tiny).fit(X[:60], y[:60])
     assert model.predict(X[60:70]).shape == (10,)
+
+
+def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=1, elements=(1, 6, 7, 8, 9), **tiny).fit(X[:300], y[:300])
+    density = model._featurize(np.asarray(X[:300])).arrays["density"][:, 0]  # degree 0
+    scale = model.module_.cloud.density_scale[0]
+    present = density.ne(0)
+    n_radial = model.n_radial
+    fluorine = slice(4 * n_radial, 5 * n_radial)
+    assert 0 < present[:, fluorine].any(dim=1).sum() < 0.05 * len(density), "F must be rare"
+    for column in range(density.shape[1]):
+        if present[:, column].any():
+            values = density[present[:, column], column] / scale[column]
+            # Rare (fluorine) columns get unit scale too: not inflated by their rarity.
+            assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
