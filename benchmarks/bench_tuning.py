@@ -30,21 +30,20 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     X, y, X_test, y_test = held_out_split(args.n_train)
     rows = []
-    for name, tune, budget in (
+    # ACN is seeded, so the refit of the default configuration (the first trial of
+    # every study) reproduces the default's test MAE exactly.
+    for spec, tune, budget in (
         ("slatm", tune_cv, {"n_trials": args.slatm_trials, "cache_dir": "/tmp/bench_tuning_cache"}),
-        ("acn", tune_holdout, {"n_trials": None, "timeout": args.acn_timeout}),
+        ("acn:random_state=0", tune_holdout, {"n_trials": None, "timeout": args.acn_timeout}),
     ):
+        name = spec.split(":")[0]
         start = time.perf_counter()
-        default = mae(
-            make_model(name, **({"random_state": 0} if name == "acn" else {})).fit(X, y),
-            X_test,
-            y_test,
-        )
+        default = mae(make_model(spec).fit(X, y), X_test, y_test)
         default_s = time.perf_counter() - start
         direction = "minimize" if name == "acn" else "maximize"
         study = open_study(None, name, direction=direction, resume=False, seed=0)
         start = time.perf_counter()
-        result = tune(name, X, y, study=study, **budget)
+        result = tune(spec, X, y, study=study, **budget)
         tuned = result.test_mae(X_test, y_test)
         states = [t.state.name for t in study.trials]
         rows.append(
@@ -58,7 +57,8 @@ def main() -> None:
             f"Target U_atomization, N = {args.n_train:,} training molecules of the fixed split, "
             "2,000 held-out test molecules (kcal/mol). SLATM: OptunaSearchCV, 5-fold CV on the "
             f"training molecules, {args.slatm_trials} trials. ACN: pruned study on its own "
-            f"validation split, {args.acn_timeout:.0f} s budget. ACN defaults with random_state=0.",
+            f"validation split, {args.acn_timeout:.0f} s budget; every trial and the refit "
+            "use random_state=0. The first trial of each study is the default configuration.",
             "",
             "| model | default test MAE | tuned test MAE | search MAE (training data) | trials | "
             "search time (s) | best parameters |",

@@ -12,6 +12,7 @@ from ._spaces import SEARCH_SPACES, sample_params, search_space
 from ._study import (
     OptunaPruning,
     TuningResult,
+    enqueue_defaults,
     make_storage,
     open_study,
     tune_cv,
@@ -22,6 +23,7 @@ __all__ = [
     "SEARCH_SPACES",
     "OptunaPruning",
     "TuningResult",
+    "enqueue_defaults",
     "make_storage",
     "open_study",
     "sample_params",

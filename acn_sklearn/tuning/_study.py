@@ -1,7 +1,9 @@
 """Two ways to tune, one result: OptunaSearchCV for kernel models, a pruned study for ACN.
 
 Both search on training molecules only and then refit the best configuration on
-all of them; the held-out test set is scored once, after the search.
+all of them; the held-out test set is scored once, after the search. The first
+trial of a new study is the model's own configuration (:func:`enqueue_defaults`),
+so a search never ends on something worse than the defaults by its own criterion.
 
 - :func:`tune_cv` (sklearn style): ``optuna_integration.OptunaSearchCV`` with
   k-fold cross-validation on the training data. Its study maximises the negative
@@ -142,6 +144,35 @@ class TuningResult:
         return float(np.mean(np.abs(self.estimator.predict(X_test) - y_test)))
 
 
+def _within(distribution, value) -> bool:
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return value in distribution.choices
+    return distribution.low <= value <= distribution.high
+
+
+def enqueue_defaults(study: optuna.Study, model, space) -> dict:
+    """Queue the model's own values of the searched parameters as a trial.
+
+    Run first in a new study, it makes the search start from the defaults, so
+    the best trial can only be as good or better on the search's criterion.
+    A study that already holds that trial (a resumed one) gets no copy.
+
+    Returns
+    -------
+    dict
+        The queued parameters (those whose value lies inside the space).
+    """
+    params = model.get_params()
+    defaults = {
+        name: params[name]
+        for name, distribution in space.items()
+        if name in params and _within(distribution, params[name])
+    }
+    if defaults:
+        study.enqueue_trial(defaults, skip_if_exists=True)
+    return defaults
+
+
 def _completed(study: optuna.Study) -> bool:
     return any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
@@ -191,12 +222,14 @@ def tune_cv(
 
     name, _ = parse_model_spec(spec)
     model = make_model(spec)
+    space = space or search_space(name)
+    enqueue_defaults(study, model, space)
     if cache_dir is not None:
         unset = [k for k, v in model.get_params().items() if k.endswith("__memory") and v is None]
         model.set_params(**dict.fromkeys(unset, str(cache_dir)))
     search = OptunaSearchCV(
         model,
-        space or search_space(name),
+        space,
         study=study,
         n_trials=n_trials,
         timeout=timeout,
@@ -249,6 +282,7 @@ def tune_holdout(
     """
     name, _ = parse_model_spec(spec)
     space = space or search_space(name)
+    enqueue_defaults(study, make_model(spec), space)
     deadline = None if timeout is None else time.monotonic() + timeout
 
     def objective(trial: optuna.Trial) -> float:

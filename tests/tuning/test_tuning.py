@@ -18,6 +18,7 @@ from acn_sklearn.learning_curve import held_out_split
 from acn_sklearn.registry import MODEL_NAMES, make_model
 from acn_sklearn.tuning import (
     OptunaPruning,
+    enqueue_defaults,
     open_study,
     sample_params,
     search_space,
@@ -77,6 +78,19 @@ def test_cv_path_runs_three_trials_and_refits_the_best(qm9_subset):
     expected = make_model("cm", **result.best_params).fit(X[:200], y[:200]).predict(X[300:])
     np.testing.assert_allclose(result.estimator.predict(X[300:]), expected)
     assert result.test_mae(X[300:], y[300:]) == pytest.approx(np.mean(np.abs(expected - y[300:])))
+    # The first trial is the model's own configuration.
+    defaults = make_model("cm").get_params()
+    assert study.trials[0].params == {k: defaults[k] for k in search_space("cm")}
+
+
+def test_defaults_are_queued_once_and_only_inside_the_space():
+    study = optuna.create_study()
+    space = search_space("acn", {"radius": FloatDistribution(4.0, 6.0)})
+    queued = enqueue_defaults(study, make_model("acn"), space)
+    assert "radius" not in queued, "3.0 lies outside [4, 6]"
+    assert queued["n_clouds"] == 1 and queued["element_clouds"] is False
+    enqueue_defaults(study, make_model("acn"), space)
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 1
 
 
 def test_holdout_path_reports_every_epoch_and_prunes(qm9_subset):
