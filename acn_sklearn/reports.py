@@ -53,14 +53,15 @@ def table_rows(cells: list[Cell]) -> list[dict]:
 
 
 def markdown_table(rows: list[dict], unit: str) -> str:
-    """Table 1 as Markdown: MAE +- standard deviation over repeats, times, paper value."""
+    """Table 1 as Markdown: MAE (+- standard deviation over repeats), times, paper value."""
     lines = [
         f"| model | N | MAE ({unit}) | repeats | fit (s) | predict (s) | paper's Table 1 |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        spread = f" ± {r['mae_std']:.2g}" if r["repeats"] > 1 else ""
         lines.append(
-            f"| {r['model']} | {r['n_train']:,} | {r['mae']:.3g} ± {r['mae_std']:.2g} | "
+            f"| {r['model']} | {r['n_train']:,} | {r['mae']:.3g}{spread} | "
             f"{r['repeats']} | {r['fit_s']:.1f} | {r['predict_s']:.1f} | {r['paper_mae']} |"
         )
     return "\n".join(lines)

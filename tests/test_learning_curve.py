@@ -12,6 +12,7 @@ import pytest
 
 from acn_sklearn.cli import main
 from acn_sklearn.learning_curve import fit_power_law, held_out_split, run_cells, summarise
+from acn_sklearn.reports import markdown_table, table_rows
 
 SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
 TINY_ACN = "acn:max_epochs=3,n_clouds=1,embedding_dim=8,hidden_sizes=(16, 16)"
@@ -56,6 +57,11 @@ def test_cells_score_on_the_held_out_set(qm9_subset):
     assert rows[0]["mae"] == pytest.approx(np.mean([cells[0].mae, cells[1].mae]))
     assert rows[0]["mae_std"] == pytest.approx(np.std([cells[0].mae, cells[1].mae], ddof=1))
     assert rows[1]["mae"] < rows[0]["mae"], "more data must help CM"
+    # Markdown: the spread over repeats, and none for a single repeat.
+    first = markdown_table(table_rows(cells), "kcal/mol").splitlines()[2]
+    assert f"{rows[0]['mae']:.3g} ± {rows[0]['mae_std']:.2g} |" in first
+    single = markdown_table(table_rows(cells[:1]), "kcal/mol").splitlines()[2]
+    assert f"| {cells[0].mae:.3g} | 1 |" in single
 
 
 def run_cli(tmp_path, *extra):
