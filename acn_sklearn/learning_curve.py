@@ -7,7 +7,8 @@ r is the first N molecules of a permutation of the pool seeded by r, so a larger
 contains every smaller one of the same repeat. Each cell (model, N, repeat) runs
 :func:`sklearn.model_selection.cross_validate` with that one predefined
 (train, test) split, so a user's own ``cross_validate`` or ``learning_curve`` call
-with the same ``cv`` reproduces it.
+with the same ``cv`` reproduces it. A model whose ``random_state`` is left unset
+(the network) is seeded with r, so every cell is reproducible.
 
 Every model is told the elements of the whole dataset (for QM9: H, C, N, O, F) with
 :func:`acn_sklearn.registry.set_elements`, so a small training set that happens to
@@ -84,10 +85,18 @@ class _RecordingMAE:
         return -float(np.mean(np.abs(self.predictions - y)))
 
 
-def _model_key(spec: str) -> str:
+def _cell_model(spec: str, repeat: int):
+    """The model of one cell; a ``random_state`` left unset is seeded with the repeat."""
+    model = make_model(spec)
+    if "random_state" in model.get_params(deep=False) and model.random_state is None:
+        model.set_params(random_state=repeat)
+    return model
+
+
+def _model_key(spec: str, repeat: int) -> str:
     """What a cached cell depends on besides the data: the package version and every
     parameter of the model, defaults included, so changed defaults are recomputed."""
-    params = make_model(spec).get_params(deep=True)
+    params = _cell_model(spec, repeat).get_params(deep=True)
     plain = (int, float, str, bool, tuple, list, type(None))
     described = {
         key: value
@@ -98,12 +107,12 @@ def _model_key(spec: str) -> str:
     return f"{__version__} {described!r}"
 
 
-def _run_cell(spec: str, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
+def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
     elements = np.unique(X[:, :, 0][X[:, :, 0] > 0])
     scores = cross_validate(
-        set_elements(make_model(spec), elements),
+        set_elements(_cell_model(spec, repeat), elements),
         X,
         y,
         cv=[(train, test)],
@@ -183,9 +192,10 @@ def run_cells(
     cells, start = [], time.perf_counter()
     for done, (spec, n, r) in enumerate(jobs, start=1):
         train, test = held_out_split(len(X), n, n_test=n_test, test_seed=test_seed, repeat=r)
-        key = _model_key(spec)
-        cached = cache_dir is not None and run.check_call_in_cache(spec, key, X, y, train, test)
-        result = run(spec, key, X, y, train, test)
+        key = _model_key(spec, r)
+        args = (spec, r, key, X, y, train, test)
+        cached = cache_dir is not None and run.check_call_in_cache(*args)
+        result = run(*args)
         cells.append(Cell(model=spec, n_train=n, repeat=r, cached=cached, **result))
         if on_cell is not None:
             on_cell(cells[-1], done, len(jobs), time.perf_counter() - start)

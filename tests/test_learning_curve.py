@@ -12,6 +12,7 @@ import pytest
 
 from acn_sklearn.cli import main
 from acn_sklearn.learning_curve import fit_power_law, held_out_split, run_cells, summarise
+from acn_sklearn.registry import make_model, set_elements
 from acn_sklearn.reports import markdown_table, table_rows
 
 SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
@@ -42,6 +43,21 @@ def test_power_law_fit_recovers_a_and_b():
     n = np.array([100, 1000, 10000])
     a, b = fit_power_law(n, 300 / n**0.4)
     assert a == pytest.approx(300) and b == pytest.approx(0.4)
+
+
+def test_network_cells_are_seeded_by_repeat_and_reproducible(qm9_subset):
+    X, y = qm9_subset
+    first, second = (
+        run_cells([TINY_ACN], [60], X, y, repeats=2, n_test=100, test_seed=0) for _ in range(2)
+    )
+    assert [c.mae for c in first] == [c.mae for c in second]
+    assert first[0].mae != first[1].mae
+    # An explicit random_state in the spec is kept for every repeat.
+    seeded = run_cells([TINY_ACN + ",random_state=7"], [60], X, y, n_test=100, test_seed=0)
+    train, _ = held_out_split(len(X), 60, n_test=100, test_seed=0, repeat=0)
+    model = set_elements(make_model(TINY_ACN + ",random_state=7"), [1, 6, 7, 8, 9])
+    expected = model.fit(X[train], y[train]).predict(X[seeded[0].test_indices])
+    np.testing.assert_allclose(seeded[0].predictions, expected, rtol=1e-6)
 
 
 def test_cells_score_on_the_held_out_set(qm9_subset):
