@@ -14,6 +14,7 @@ from .learning_curve import Cell, cell_record, fit_power_law, summarise
 __all__ = [
     "PAPER_TABLE_1",
     "errors_by_element",
+    "mae_by_element",
     "plot_learning_curves",
     "plot_parity",
     "write_outputs",
@@ -67,8 +68,36 @@ def markdown_table(rows: list[dict], unit: str) -> str:
     return "\n".join(lines)
 
 
+def mae_by_element(X_test: np.ndarray, y_test, predictions) -> dict[str, dict]:
+    """Test MAE over the molecules that contain each element.
+
+    Parameters
+    ----------
+    X_test : ndarray of shape (n_molecules, max_atoms, 4)
+        Canonical test molecules.
+    y_test, predictions : array-like of shape (n_molecules,) or (n_molecules, n_outputs)
+        Reference and predicted values (errors are averaged over outputs).
+
+    Returns
+    -------
+    dict
+        Element symbol -> ``{"n_molecules": int, "mae": float}``, by nuclear charge.
+    """
+    from ase.data import chemical_symbols
+
+    Z = np.asarray(X_test)[:, :, 0].astype(int)
+    error = np.abs(
+        np.asarray(predictions).reshape(len(Z), -1) - np.asarray(y_test).reshape(len(Z), -1)
+    ).mean(axis=1)
+    return {
+        chemical_symbols[z]: {"n_molecules": int(has.sum()), "mae": float(error[has].mean())}
+        for z in np.unique(Z[Z > 0])
+        for has in [(Z == z).any(axis=1)]
+    }
+
+
 def errors_by_element(cells: list[Cell], X: np.ndarray, y: np.ndarray) -> dict[str, dict]:
-    """Test MAE over the molecules that contain each element, per cell's model.
+    """:func:`mae_by_element` of every cell, keyed by model.
 
     Parameters
     ----------
@@ -82,24 +111,10 @@ def errors_by_element(cells: list[Cell], X: np.ndarray, y: np.ndarray) -> dict[s
     dict
         Model -> element symbol -> ``{"n_molecules": int, "mae": float}``.
     """
-    from ase.data import chemical_symbols
-
-    out = {}
-    for cell in cells:
-        Z = X[cell.test_indices, :, 0].astype(int)
-        error = np.abs(
-            np.asarray(cell.predictions).reshape(len(Z), -1)
-            - np.asarray(y[cell.test_indices]).reshape(len(Z), -1)
-        ).mean(axis=1)
-        out[cell.model] = {
-            chemical_symbols[z]: {
-                "n_molecules": int(has.sum()),
-                "mae": float(error[has].mean()),
-            }
-            for z in np.unique(Z[Z > 0])
-            for has in [(Z == z).any(axis=1)]
-        }
-    return out
+    return {
+        cell.model: mae_by_element(X[cell.test_indices], y[cell.test_indices], cell.predictions)
+        for cell in cells
+    }
 
 
 def _element_table(by_model: dict[str, dict], n_train: int, unit: str) -> str:

@@ -24,6 +24,7 @@ import torch
 from common import held_out_split, write_report
 
 from acn_sklearn import ACNRegressor
+from acn_sklearn.reports import mae_by_element
 
 #: The paper's configuration (see ACNRegressor's Notes).
 PAPER = dict(
@@ -68,12 +69,10 @@ def main():
     history = model.history
     n_fit = len(X_train) - round(model.validation_fraction * len(X_train))
     epoch_seconds = np.array(history[:, "dur"])
-    errors = np.abs(y_pred - y_test)
-    mae = float(errors.mean())
+    mae = float(np.abs(y_pred - y_test).mean())
     by_element = ", ".join(
-        f"{symbol} {errors[has].mean():.3f} ({has.sum()})"
-        for z, symbol in ((1, "H"), (6, "C"), (7, "N"), (8, "O"), (9, "F"))
-        for has in [(X_test[:, :, 0] == z).any(axis=1)]
+        f"{symbol} {e['mae']:.3f} ({e['n_molecules']})"
+        for symbol, e in mae_by_element(X_test, y_test, y_pred).items()
     )
     best = min(history[:, "valid_mae"]) if model.validation_fraction else float("nan")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
