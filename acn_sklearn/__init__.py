@@ -17,6 +17,7 @@ _PUBLIC = {
     "CoulombMatrix": ".representations",
     "SLATM": ".representations",
     "FCHL19": ".representations",
+    "DeepEnsembleRegressor": ".ensemble",
     "KernelRidgeRegressor": ".kernel_ridge",
     "ElementBaselinePipeline": ".pipelines",
     "make_cm_krr": ".pipelines",
