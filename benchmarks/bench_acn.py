@@ -5,6 +5,7 @@ Examples
 python benchmarks/bench_acn.py --n-train 1000 --tag n1000
 python benchmarks/bench_acn.py --n-train 10000 --tag n10000 --max-epochs 400
 python benchmarks/bench_acn.py --n-train 1000 --paper --radius 4 --tag paper_r4_n1000
+python benchmarks/bench_acn.py --n-train 10000 --tag n10000_ensemble --members 4 --member-jobs 2
 
 Each run writes ``docs/benchmarks/acn_<tag>.md`` (date, machine, command, results).
 Target: U_atomization (298 K) in kcal/mol; the 2,000 test molecules are never
@@ -22,8 +23,10 @@ import time
 import numpy as np
 import torch
 from common import held_out_split, write_report
+from joblib.externals.loky import get_reusable_executor
 
 from acn_sklearn import ACNRegressor
+from acn_sklearn.ensemble import DeepEnsembleRegressor
 from acn_sklearn.reports import mae_by_element
 
 #: The paper's configuration (see ACNRegressor's Notes).
@@ -43,6 +46,21 @@ PAPER = dict(
 )
 
 
+def _training_stats(network: ACNRegressor, n_train: int) -> dict:
+    """Epochs, best validation MAE, throughput and size of one fitted network."""
+    history = network.history
+    n_fit = n_train - round(network.validation_fraction * n_train)
+    seconds = np.array(history[:, "dur"])
+    return {
+        "n_fit": n_fit,
+        "n_params": sum(p.numel() for p in network.module_.parameters()),
+        "epochs": len(history),
+        "best_valid": min(history[:, "valid_mae"]) if network.validation_fraction else np.nan,
+        "mean_rate": n_fit / seconds.mean(),
+        "best_rate": n_fit / seconds.min(),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, required=True)
@@ -51,50 +69,77 @@ def main():
     parser.add_argument("--radius", type=float, default=3.0)
     parser.add_argument("--max-epochs", type=int, default=300)
     parser.add_argument("--params", default="{}", help="further ACNRegressor params, JSON")
+    parser.add_argument("--members", type=int, default=1, help="> 1: a DeepEnsembleRegressor")
+    parser.add_argument("--member-jobs", type=int, default=None, help="members fitted at once")
     args = parser.parse_args()
 
     X_train, y_train, X_test, y_test = held_out_split(args.n_train)
     params = dict(PAPER) if args.paper else {}
     params.update(radius=args.radius, max_epochs=args.max_epochs, random_state=0, verbose=1)
     params.update(json.loads(args.params))
-    model = ACNRegressor(**params)
+    if args.members > 1:
+        params.pop("random_state")
+        model = DeepEnsembleRegressor(
+            ACNRegressor(**params), n_members=args.members, random_state=0, n_jobs=args.member_jobs
+        )
+    else:
+        model = ACNRegressor(**params)
 
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
+    get_reusable_executor().shutdown(wait=True)  # member processes end: their memory is counted
     start = time.perf_counter()
     y_pred = model.predict(X_test)
     predict_seconds = time.perf_counter() - start
 
-    history = model.history
-    n_fit = len(X_train) - round(model.validation_fraction * len(X_train))
-    epoch_seconds = np.array(history[:, "dur"])
+    networks = model.estimators_ if args.members > 1 else [model]
+    stats = [_training_stats(net, len(X_train)) for net in networks]
     mae = float(np.abs(y_pred - y_test).mean())
     by_element = ", ".join(
         f"{symbol} {e['mae']:.3f} ({e['n_molecules']})"
         for symbol, e in mae_by_element(X_test, y_test, y_pred).items()
     )
-    best = min(history[:, "valid_mae"]) if model.validation_fraction else float("nan")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    n_params = sum(p.numel() for p in model.module_.parameters())
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     predict_rate = len(X_test) / predict_seconds
     shown = {k: (v.__name__ if isinstance(v, type) else v) for k, v in params.items()}
+    n_fit = stats[0]["n_fit"]
+    if args.members > 1:
+        member_maes = [float(np.abs(net.predict(X_test) - y_test).mean()) for net in networks]
+        what = (
+            f"A `DeepEnsembleRegressor` of {args.members} networks (seeds 0-{args.members - 1}, "
+            f"{args.member_jobs or 1} fitted at a time), each with"
+        )
+        member_rows = (
+            f"| test MAE of each member alone (kcal/mol) | "
+            f"{', '.join(f'{m:.3f}' for m in member_maes)} (mean {np.mean(member_maes):.3f}) |\n"
+        )
+        memory = f"{peak_mb:,.0f} main process" + (
+            f", {child_mb:,.0f} largest member process" if child_mb else ""
+        )
+    else:
+        what, member_rows, memory = "Configuration:", "", f"{peak_mb:,.0f}"
+
+    def per_net(key, fmt):
+        return ", ".join(format(s[key], fmt) for s in stats)
+
     body = f"""
-Configuration: {"the paper's" if args.paper else "package defaults"} plus parameters `{shown}`
-(all other parameters at their defaults), {n_params:,} trainable parameters.
+{what} {"the paper's" if args.paper else "package defaults"} plus parameters `{shown}`
+(all other parameters at their defaults), {stats[0]["n_params"]:,} trainable parameters per network.
 
 | quantity | value |
 |---|---|
 | training molecules N | {len(X_train):,} (of which {n_fit:,} fitted, the rest validation) |
 | **test MAE, U_atomization (kcal/mol)** | **{mae:.3f}** |
-| test MAE over the molecules containing each element (number) | {by_element} |
-| best validation MAE (kcal/mol) | {best:.3f} |
-| epochs run (best restored) | {len(history)} |
+{member_rows}| test MAE over the molecules containing each element (number) | {by_element} |
+| best validation MAE (kcal/mol) | {per_net("best_valid", ".3f")} |
+| epochs run (best restored) | {per_net("epochs", "d")} |
 | fit wall time, featurization included (s) | {fit_seconds:.1f} |
-| training throughput, mean over epochs (molecules/s) | {n_fit / epoch_seconds.mean():,.0f} |
-| training throughput, fastest epoch (molecules/s) | {n_fit / epoch_seconds.min():,.0f} |
+| training throughput, mean over epochs (molecules/s) | {per_net("mean_rate", ",.0f")} |
+| training throughput, fastest epoch (molecules/s) | {per_net("best_rate", ",.0f")} |
 | prediction from raw coordinates, {len(X_test):,} molecules (molecules/s) | {predict_rate:,.0f} |
-| peak resident memory of the process (MB) | {peak_mb:,.0f} |
+| peak resident memory (MB) | {memory} |
 | load average at the end (1, 5, 15 min) | {" ".join(f"{x:.1f}" for x in os.getloadavg())} |
 
 Training throughput counts the training molecules of an epoch over the epoch's
