@@ -16,10 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["DeepEnsembleRegressor"]
 
 
-def _fit_member(estimator, X, y, fit_params):
-    return estimator.fit(X, y, **fit_params)
-
-
 class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
     """Average of ``n_members`` clones of a regressor that differ only in their seed.
 
@@ -88,7 +84,7 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
             seed = None if self.random_state is None else self.random_state + k
             members.append(clone(self.estimator).set_params(random_state=seed))
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(member, X, y, fit_params) for member in members
+            delayed(member.fit)(X, y, **fit_params) for member in members
         )
         return self
 
