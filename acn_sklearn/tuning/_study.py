@@ -28,7 +28,8 @@ import optuna
 from sklearn.model_selection import KFold
 from skorch.callbacks import Callback
 
-from ..registry import make_model, parse_model_spec
+from ..molecules import check_molecules
+from ..registry import make_model, parse_model_spec, set_elements
 from ._spaces import sample_params, search_space
 
 __all__ = ["OptunaPruning", "TuningResult", "make_storage", "open_study", "tune_cv", "tune_holdout"]
@@ -198,6 +199,8 @@ def tune_cv(
     spec : str
         Model spec; its parameters are fixed, the search space's vary.
     X, y : training molecules and targets
+        The model is told every element of ``X`` (unless the spec sets
+        ``elements``), so every fold can be scored.
     study : optuna.Study
         A ``maximize`` study (negative MAE), e.g. from :func:`open_study`.
     n_trials, timeout : int, float
@@ -221,7 +224,10 @@ def tune_cv(
     from optuna_integration import OptunaSearchCV
 
     name, _ = parse_model_spec(spec)
-    model = make_model(spec)
+    # Declare every element of X, so that a fold whose training part lacks a rare
+    # element (fluorine) is still scored instead of failing and left out as NaN.
+    Z = check_molecules(X)[:, :, 0]
+    model = set_elements(make_model(spec), np.unique(Z[Z > 0]))
     space = space or search_space(name)
     enqueue_defaults(study, model, space)
     if cache_dir is not None:

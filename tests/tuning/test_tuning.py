@@ -73,6 +73,12 @@ def test_cv_path_runs_three_trials_and_refits_the_best(qm9_subset):
     study = open_study(None, "cv", direction="maximize", resume=False, seed=0)
     result = tune_cv("cm", X[:200], y[:200], study=study, n_trials=3, cv=3)
     assert len(study.trials) == 3
+    # A fold trains without the subset's two fluorine molecules: it must still be scored,
+    # not left out of the trial's mean as NaN.
+    fold_scores = [
+        v for t in study.trials for k, v in t.user_attrs.items() if k.startswith("split")
+    ]
+    assert len(fold_scores) == 9 and np.isfinite(fold_scores).all()
     assert result.search_mae == pytest.approx(-max(t.value for t in study.trials))
     assert result.best_params == study.best_params
     expected = make_model("cm", **result.best_params).fit(X[:200], y[:200]).predict(X[300:])
