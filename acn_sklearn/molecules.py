@@ -7,13 +7,21 @@ with fewer atoms are padded at the end with all-zero rows (``Z = 0``).
 :func:`to_array` converts any accepted input (that array, a sequence of
 :class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs) into the canonical array;
 :func:`check_molecules` converts *and* validates, and is what every estimator
-calls. Errors name the molecule (its index in X) and the problem; nothing is
-silently dropped, truncated or re-ordered.
+calls at its public edge; an estimator made of parts validates once and marks the
+array with :func:`checked`, so its parts take it as it is. Errors name the molecule
+(its index in X) and the problem; nothing is silently dropped, truncated or
+re-ordered.
+
+The helpers every model shares live here too: the elements of X
+(:func:`elements_in`), element counts, the target check, the unseen-element check
+and the per-element least-squares baseline ("dressed atoms").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from os import PathLike
 
 import numpy as np
@@ -23,7 +31,13 @@ from ase.data import chemical_symbols
 __all__ = [
     "MAX_Z",
     "MIN_DISTANCE",
+    "check_elements",
     "check_molecules",
+    "check_targets",
+    "checked",
+    "element_baseline",
+    "element_counts",
+    "elements_in",
     "n_atoms",
     "read_xyz",
     "to_array",
@@ -144,7 +158,6 @@ def check_molecules(
     *,
     max_atoms: int | None = None,
     min_distance: float = MIN_DISTANCE,
-    allow_empty: bool = False,
 ) -> np.ndarray:
     """Convert molecules to the canonical array and validate them.
 
@@ -158,8 +171,6 @@ def check_molecules(
         Width of the returned array (see :func:`to_array`).
     min_distance : float, default=0.5
         Two atoms of one molecule closer than this (Angstrom) are an error.
-    allow_empty : bool, default=False
-        Whether X may hold zero molecules.
 
     Returns
     -------
@@ -174,8 +185,10 @@ def check_molecules(
         unknown nuclear charge, an empty molecule, a padding row between atoms
         or with non-zero coordinates, or two atoms closer than ``min_distance``.
     """
+    if max_atoms is None and min_distance == MIN_DISTANCE and _is_checked(molecules):
+        return molecules
     X = to_array(molecules, max_atoms=max_atoms)
-    if len(X) == 0 and not allow_empty:
+    if len(X) == 0:
         raise ValueError("X holds no molecules")
     Z = X[:, :, 0]
     R = X[:, :, 1:]
@@ -198,6 +211,130 @@ def check_molecules(
     )
     _check_distances(X, real, min_distance)
     return X
+
+
+#: Arrays validated by a caller further out (see :func:`checked`), innermost last.
+_CHECKED: ContextVar[tuple[np.ndarray, ...]] = ContextVar("checked_molecules", default=())
+
+
+def _is_checked(molecules) -> bool:
+    return any(molecules is X for X in _CHECKED.get())
+
+
+@contextmanager
+def checked(X: np.ndarray):
+    """Within the block, :func:`check_molecules` returns this very array as it is.
+
+    For estimators made of parts (a pipeline, an ensemble): the outer ``fit`` or
+    ``predict`` validates once with :func:`check_molecules` and passes the result
+    to its parts inside ``with checked(X):``, so the molecules are validated once
+    per call, not once per part. Only the same object is trusted, and only for the
+    duration of the block (and in its thread).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_molecules, max_atoms, 4)
+        An array :func:`check_molecules` returned.
+
+    Yields
+    ------
+    X : the same array
+    """
+    token = _CHECKED.set((*_CHECKED.get(), X))
+    try:
+        yield X
+    finally:
+        _CHECKED.reset(token)
+
+
+def elements_in(X: np.ndarray) -> np.ndarray:
+    """Sorted nuclear charges (int) that occur in canonical molecules ``X``."""
+    Z = X[:, :, 0]
+    return np.unique(Z[Z > 0]).astype(int)
+
+
+def element_counts(X: np.ndarray, elements) -> np.ndarray:
+    """Atoms of each of ``elements`` in each molecule: int array (n_molecules, n_elements)."""
+    Z = X[:, :, 0]
+    return np.stack([np.count_nonzero(Z == z, axis=1) for z in elements], axis=1)
+
+
+def element_baseline(counts: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares energy per atom of each element ("dressed atoms").
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_molecules, n_columns)
+        :func:`element_counts`, with a column of ones appended where the
+        baseline has a constant.
+    y : ndarray of shape (n_molecules,) or (n_molecules, n_targets)
+
+    Returns
+    -------
+    ndarray of shape (n_columns,) or (n_columns, n_targets)
+        The minimum-norm least-squares solution: an element whose column is
+        all zero gets 0. ``counts @ coef`` is the baseline.
+    """
+    return np.linalg.lstsq(counts, y, rcond=None)[0]
+
+
+def check_targets(y, n_molecules: int) -> np.ndarray:
+    """Validate targets: a float array of one row per molecule, every value finite.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_molecules,) or (n_molecules, n_targets)
+    n_molecules : int
+        Number of molecules of the matching X.
+
+    Returns
+    -------
+    ndarray of float64, the same shape
+
+    Raises
+    ------
+    ValueError
+        For another shape, or a NaN or infinite value (naming the molecule).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim not in (1, 2) or len(y) != n_molecules:
+        raise ValueError(
+            f"y must have shape (n_molecules,) or (n_molecules, n_targets) with "
+            f"n_molecules={n_molecules}; got shape {y.shape}"
+        )
+    _raise_for(~np.isfinite(y.reshape(n_molecules, -1)).all(axis=1), "y is NaN or infinite")
+    return y
+
+
+def check_elements(X: np.ndarray, elements, model: str) -> None:
+    """Raise for the first molecule with an element outside ``elements``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_molecules, max_atoms, 4)
+        Canonical molecules.
+    elements : array-like of int
+        Nuclear charges the model accepts.
+    model : str
+        The model's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the molecule, the atom and the element, and how to declare more
+        elements.
+    """
+    unknown = (X[:, :, 0] > 0) & ~np.isin(X[:, :, 0], elements)
+    i = _first_bad(unknown.any(axis=1))
+    if i is not None:
+        a = int(np.flatnonzero(unknown[i])[0])
+        raise ValueError(
+            f"molecule {i}: element Z={int(X[i, a, 0])} (atom {a}) was not seen in fit; "
+            f"this {model} accepts Z in {np.asarray(elements).tolist()}. Fit on molecules "
+            f"that contain it, or declare the elements up front with the model's "
+            f"`elements` parameter ({int(unknown.any(axis=1).sum()) - 1} more molecule(s) "
+            "with unseen elements)"
+        )
 
 
 def _check_distances(

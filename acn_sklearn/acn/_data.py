@@ -69,7 +69,8 @@ class MoleculeDataset(Dataset):
     """Precomputed features of a set of molecules, indexable by molecule.
 
     Built by :func:`featurize`. ``subset`` makes a view on some molecules without
-    copying; ``batch`` gathers a :class:`MoleculeBatch`.
+    copying; ``batch`` gathers a :class:`MoleculeBatch`; ``batches`` iterates over
+    all of them in mini-batches.
     """
 
     def __init__(self, arrays: dict, y: torch.Tensor | None, index: torch.Tensor | None = None):
@@ -99,7 +100,7 @@ class MoleculeDataset(Dataset):
         batch = MoleculeBatch(
             species=a["species"][atoms],
             density=a["density"][atoms],
-            potentials=a["potentials"][atoms],
+            potentials=a["potentials"][atoms].to(torch.float32),
             molecule=torch.repeat_interleave(torch.arange(len(mols)), n_atoms),
             atoms_per_molecule=n_atoms.to(torch.float32),
             centre=a["centre"][pairs] + shift,
@@ -108,6 +109,26 @@ class MoleculeDataset(Dataset):
             harmonics=a["harmonics"][pairs],
         )
         return batch, (None if self.y is None else self.y[mols])
+
+    def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> _Batches:
+        """Mini-batches ``(batch, y)`` of every molecule, shuffled by ``rng`` if given."""
+        return _Batches(self, batch_size, rng)
+
+
+class _Batches:
+    """An iterable of the mini-batches of a :class:`MoleculeDataset` (with a length)."""
+
+    def __init__(self, dataset: MoleculeDataset, batch_size: int, rng):
+        self.dataset, self.batch_size, self.rng = dataset, batch_size, rng
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.rng is not None else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
 
 
 def featurize(
@@ -166,7 +187,8 @@ def featurize(
         "atom_offsets": torch.from_numpy(offsets),
         "species": torch.from_numpy(species),
         "density": atom_densities(pairs, species, len(elements)),
-        "potentials": torch.from_numpy(compress(many_body_potentials(X))).to(torch.float32),
+        # float64, so the training statistics see them as computed; batches are float32.
+        "potentials": torch.from_numpy(compress(many_body_potentials(X))),
         **pair_arrays,
     }
     y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.float32))

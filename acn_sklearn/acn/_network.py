@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn.functional import softplus
 
 from ._data import MoleculeBatch
+from ._statistics import TrainingStatistics
 
 
 def _invariants(per_degree: list[torch.Tensor]) -> torch.Tensor:
@@ -125,9 +126,9 @@ class NeighbourCloud(nn.Module):
 class ACNModule(nn.Module):
     """AtomCloudNet: embedding, AtomCloud convolutions, potentials, residual block, pooling, head.
 
-    Parameters mirror :class:`~acn_sklearn.ACNRegressor`; ``n_species``,
-    ``n_outputs`` and the statistics buffers (set by the regressor after
-    construction) come from the training data.
+    Parameters mirror :class:`~acn_sklearn.ACNRegressor`; ``n_species`` and
+    ``n_outputs`` come from the training data, and so do the statistics buffers
+    (:meth:`set_statistics`).
     """
 
     def __init__(
@@ -182,12 +183,22 @@ class ACNModule(nn.Module):
             nn.Softplus(),
             nn.Linear(h2, n_outputs),
         )
-        # Statistics learned from the training data by the regressor.
+        # Statistics of the training data (set_statistics).
         self.register_buffer("potential_mean", torch.zeros(3))
         self.register_buffer("potential_scale", torch.ones(3))
         self.register_buffer("element_baseline", torch.zeros(n_species, n_outputs))
         self.register_buffer("target_shift", torch.zeros(n_outputs))
         self.register_buffer("target_scale", torch.ones(n_outputs))
+
+    def set_statistics(self, statistics: TrainingStatistics) -> None:
+        """Store the training data's feature and target statistics in the buffers."""
+        with torch.no_grad():
+            self.cloud.density_scale.copy_(statistics.density_scale)
+            self.potential_mean.copy_(statistics.potential_mean)
+            self.potential_scale.copy_(statistics.potential_scale)
+            self.element_baseline.copy_(statistics.element_baseline)
+            self.target_shift.copy_(statistics.target_shift)
+            self.target_scale.copy_(statistics.target_scale)
 
     def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
         """Per-atom invariant features after the clouds and the residual block."""

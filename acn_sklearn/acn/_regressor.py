@@ -1,9 +1,11 @@
-"""ACNRegressor: AtomCloudNet as a scikit-learn / skorch estimator."""
+"""ACNRegressor: AtomCloudNet as a scikit-learn / skorch estimator.
+
+The estimator validates molecules, featurizes them once (:mod:`._data`), learns
+the training statistics (:mod:`._statistics`) and lets skorch run the training
+loop over the dataset's own mini-batches.
+"""
 
 from __future__ import annotations
-
-import os
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -11,57 +13,52 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, PassthroughScoring, PrintLog
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
-from ..molecules import check_molecules
+from ..molecules import check_elements, check_molecules, check_targets, element_counts, elements_in
 from ._callbacks import StopOnNaN, ValidationMAE
 from ._data import MoleculeDataset, featurize
 from ._network import ACNModule
-from ._potentials import compress, many_body_potentials
+from ._runtime import torch_cpu_settings
+from ._statistics import training_statistics
 
 #: Molecules featurized at once in ``predict`` (bounds memory).
 _PREDICT_CHUNK = 8192
 #: Mini-batch size for validation and prediction (no gradients, so larger is faster).
 _EVAL_BATCH = 1024
 
+#: Hyperparameters passed on to :class:`ACNModule` as they are.
+_MODULE_PARAMETERS = (
+    "n_radial",
+    "cloud_order",
+    "embedding_dim",
+    "cloud_channels",
+    "n_clouds",
+    "atom_dim",
+    "hidden_sizes",
+    "pooling",
+    "pooling_power",
+    "output",
+    "potentials",
+    "element_clouds",
+)
 
-@contextmanager
-def _torch_cpu_settings(n_jobs):
-    """Run torch with ``n_jobs`` threads and denormal floats flushed to zero.
-
-    ``n_jobs`` follows sklearn: None = 1, -1 = all cores. Softplus units pushed
-    far negative during training produce denormal (subnormal) floats, which x86
-    CPUs process about 10x slower: without flushing, epochs of a long fit grew
-    from 3 s to over 20 s. Values below 1e-38 change nothing else. Both settings
-    are process-wide; afterwards the thread count is restored and flushing is
-    switched back off (torch's default).
-    """
-    if n_jobs is None:
-        n_jobs = 1
-    elif n_jobs < 0:
-        n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_jobs)
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
-        torch.set_num_threads(before)
+#: skorch parameters this estimator fixes, and why.
+_FIXED_SKORCH_PARAMETERS = {
+    "module": "it builds its own AtomCloudNet module (set the network's parameters instead)",
+    "train_split": "use validation_fraction",
+    "iterator_train": "the featurized dataset makes its own mini-batches (set batch_size)",
+    "iterator_valid": "the featurized dataset makes its own mini-batches",
+    "dataset": "molecules are featurized by the estimator",
+    "predict_nonlinearity": "the network's output is the prediction",
+    "compile": "not supported",
+    "warm_start": "fit always starts from a fresh network",
+}
 
 
-class _Batches:
-    """Iterate over a :class:`MoleculeDataset` in mini-batches, optionally shuffled."""
-
-    def __init__(self, dataset: MoleculeDataset, batch_size: int, rng=None):
-        self.dataset, self.batch_size, self.rng = dataset, batch_size, rng
-
-    def __iter__(self):
-        n = len(self.dataset)
-        order = self.rng.permutation(n) if self.rng is not None else np.arange(n)
-        for start in range(0, n, self.batch_size):
-            yield self.dataset.batch(order[start : start + self.batch_size])
-
-    def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+def _refuse_fixed(params) -> None:
+    for key in params:
+        reason = _FIXED_SKORCH_PARAMETERS.get(key.split("__")[0])
+        if reason is not None:
+            raise ValueError(f"ACNRegressor does not take the skorch parameter {key!r}: {reason}")
 
 
 class ACNRegressor(NeuralNetRegressor):
@@ -115,8 +112,8 @@ class ACNRegressor(NeuralNetRegressor):
         Give every centre element its own weights in the first AtomCloud
         convolution (radial functions and channel mixing), as
         Behler-Parrinello and SOAP models do. ``False`` shares one set of
-        weights across elements (the paper). On QM9 ``True`` was better at
-        N = 1,000 and worse at N = 10,000 (``docs/benchmarks/acn.md``).
+        weights across elements (the paper). How each choice measured on QM9:
+        ``docs/benchmarks/acn.md``.
     lr : float, default=3e-3
         Adam learning rate.
     batch_size : int, default=32
@@ -155,7 +152,13 @@ class ACNRegressor(NeuralNetRegressor):
         ``1`` prints one line per epoch (train loss, validation loss and MAE in
         target units, duration).
     **kwargs
-        Further skorch parameters (``optimizer``, ``callbacks``, ...).
+        Further skorch parameters: ``optimizer`` and ``optimizer__*``,
+        ``criterion__*``, ``callbacks`` and ``callbacks__*``, ``use_caching``,
+        ``torch_load_kwargs``. The estimator builds its own network, batches and
+        validation split and always fits from scratch, so skorch's ``module``,
+        ``train_split``, ``iterator_train``, ``iterator_valid``, ``dataset``,
+        ``predict_nonlinearity``, ``compile`` and ``warm_start`` (and their
+        ``__`` parameters) are refused.
 
     Attributes
     ----------
@@ -165,6 +168,8 @@ class ACNRegressor(NeuralNetRegressor):
         Number of targets.
     module_ : ACNModule
         The trained network (holds the fitted feature and target statistics).
+    statistics_ : TrainingStatistics
+        Feature and target statistics of the training data.
     history_ : skorch.History
         Per-epoch training record.
 
@@ -184,6 +189,15 @@ class ACNRegressor(NeuralNetRegressor):
     >>> model = ACNRegressor(radius=3.0, max_epochs=50, random_state=0)
     >>> model.fit(X, y).predict(X[:5])  # doctest: +SKIP
     """
+
+    # The fixed skorch parameters live on the class, so skorch finds them while
+    # get_params() (which lists instance attributes) does not offer them.
+    module = ACNModule
+    train_split = None
+    iterator_train = iterator_valid = dataset = None
+    predict_nonlinearity = None
+    compile = False
+    warm_start = False
 
     def __init__(
         self,
@@ -216,10 +230,10 @@ class ACNRegressor(NeuralNetRegressor):
         verbose=0,
         **kwargs,
     ):
-        kwargs.setdefault("module", ACNModule)
+        _refuse_fixed(kwargs)
         kwargs.setdefault("optimizer", torch.optim.Adam)
-        kwargs.setdefault("train_split", None)
         super().__init__(
+            ACNModule,
             criterion=criterion,
             lr=lr,
             batch_size=batch_size,
@@ -228,6 +242,8 @@ class ACNRegressor(NeuralNetRegressor):
             verbose=verbose,
             **kwargs,
         )
+        for name in _FIXED_SKORCH_PARAMETERS:
+            vars(self).pop(name, None)
         self.radius = radius
         self.cloud_order = cloud_order
         self.n_radial = n_radial
@@ -248,6 +264,15 @@ class ACNRegressor(NeuralNetRegressor):
         self.elements = elements
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+    def set_params(self, **params):
+        """Set parameters (the fixed skorch parameters are refused, see ``**kwargs``)."""
+        _refuse_fixed(params)
+        return super().set_params(**params)
+
+    def _get_param_names(self):
+        # skorch lists its private bookkeeping set among the parameters; it is none.
+        return [name for name in super()._get_param_names() if name != "_params_to_validate"]
 
     # -- configuration -----------------------------------------------------------------
 
@@ -326,6 +351,8 @@ class ACNRegressor(NeuralNetRegressor):
             accepts.
         y : array-like of shape (n_molecules,) or (n_molecules, n_outputs)
             Target(s).
+        **fit_params
+            Passed to :meth:`skorch.NeuralNet.fit`.
 
         Returns
         -------
@@ -333,84 +360,34 @@ class ACNRegressor(NeuralNetRegressor):
         """
         self._check_params()
         X = check_molecules(X)
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim not in (1, 2) or len(y) != len(X):
-            raise ValueError(
-                f"y must have shape (n_molecules,) or (n_molecules, n_outputs) with "
-                f"n_molecules={len(X)}; got shape {y.shape}"
-            )
-        if not np.isfinite(y).all():
-            bad = np.argwhere(~np.isfinite(y))[0][0]
-            raise ValueError(f"y contains NaN or inf (molecule {bad})")
+        y = check_targets(y, len(X))
         self.target_ndim_ = y.ndim
         y = y.reshape(len(X), -1)
         self.n_outputs_ = y.shape[1]
-        Z = X[:, :, 0].astype(np.int64)
-        seen = np.unique(Z[Z > 0])
-        self.elements_ = seen if self.elements is None else np.union1d(seen, self.elements)
-        with _torch_cpu_settings(self.n_jobs):
+        declared = () if self.elements is None else self.elements
+        self.elements_ = np.union1d(elements_in(X), np.asarray(declared, dtype=int))
+        with torch_cpu_settings(self.n_jobs):
             dataset = self._featurize(X, y)
-            self.statistics_ = self._statistics(X, Z, y, dataset.arrays["density"])
+            self.statistics_ = training_statistics(
+                dataset,
+                y,
+                element_counts(X, self.elements_),
+                cloud_order=self.cloud_order,
+                output=self.output,
+            )
             if self.random_state is not None:
                 torch.manual_seed(self.random_state)
             self.shuffle_rng_ = np.random.default_rng(self.random_state)
             return super().fit(dataset, None, **fit_params)
 
-    def _statistics(self, X, Z, y, density) -> dict[str, torch.Tensor]:
-        """Feature and target statistics of the training data, stored in the module."""
-        V = compress(many_body_potentials(X))
-        # Mean square of each column over the atoms that have a neighbour of its
-        # element: over all atoms, a rare element's columns (fluorine) would be
-        # inflated by 1 / sqrt(its frequency) and dwarf the others.
-        present = density.ne(0).any(dim=1).sum(dim=0).clamp_min(1)  # (n_inputs,)
-        squares = density.square().sum(dim=0) / present  # (cloud_order**2, n_inputs)
-        degree = torch.repeat_interleave(
-            torch.arange(self.cloud_order), 2 * torch.arange(self.cloud_order) + 1
-        )
-        rms = torch.zeros(self.cloud_order, squares.shape[1]).index_add_(0, degree, squares)
-        rms = (rms / (2 * torch.arange(self.cloud_order) + 1)[:, None]).sqrt()
-        counts = (Z[:, :, None] == self.elements_).sum(axis=1).astype(np.float64)
-        if self.output == "sigmoid":
-            low, high = y.min(axis=0), y.max(axis=0)
-            margin = 0.05 * np.maximum(high - low, 1e-12)
-            baseline = np.zeros((len(self.elements_), y.shape[1]))
-            shift, scale = low - margin, high - low + 2 * margin
-        else:
-            baseline = np.linalg.lstsq(counts, y, rcond=None)[0]
-            residual = y - counts @ baseline
-            shift, scale = residual.mean(axis=0), residual.std(axis=0)
-        stats = {
-            "cloud.density_scale": torch.where(rms > 0, rms, torch.ones_like(rms)),
-            "potential_mean": V.mean(axis=0),
-            "potential_scale": np.maximum(V.std(axis=0), 1e-6),
-            "element_baseline": baseline,
-            "target_shift": shift,
-            "target_scale": np.maximum(scale, 1e-6),
-        }
-        self.loss_scale_ = torch.as_tensor(np.maximum(y.std(axis=0), 1e-6), dtype=torch.float32)
-        return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in stats.items()}
-
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""
-        module = ACNModule(
+        self.module_ = ACNModule(
             n_species=len(self.elements_),
             n_outputs=self.n_outputs_,
-            n_radial=self.n_radial,
-            cloud_order=self.cloud_order,
-            embedding_dim=self.embedding_dim,
-            cloud_channels=self.cloud_channels,
-            n_clouds=self.n_clouds,
-            atom_dim=self.atom_dim,
-            hidden_sizes=tuple(self.hidden_sizes),
-            pooling=self.pooling,
-            pooling_power=self.pooling_power,
-            output=self.output,
-            potentials=self.potentials,
-            element_clouds=self.element_clouds,
+            **{name: getattr(self, name) for name in _MODULE_PARAMETERS},
         )
-        for name, value in self.statistics_.items():
-            module.get_buffer(name).copy_(value)
-        self.module_ = module
+        self.module_.set_statistics(self.statistics_)
         return self
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -424,15 +401,15 @@ class ACNRegressor(NeuralNetRegressor):
     def get_iterator(self, dataset, training=False):
         """Mini-batches of a :class:`MoleculeDataset` (shuffled when training)."""
         if training:
-            return _Batches(dataset, self.batch_size, self.shuffle_rng_)
-        return _Batches(dataset, max(self.batch_size, _EVAL_BATCH))
+            return dataset.batches(self.batch_size, self.shuffle_rng_)
+        return dataset.batches(max(self.batch_size, _EVAL_BATCH))
 
     def infer(self, x, **fit_params):
         return self.module_(x.to(self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on errors in units of the training targets' standard deviation."""
-        scale = self.loss_scale_.to(y_pred.device)
+        scale = self.statistics_.loss_scale.to(y_pred.device)
         return self.criterion_(y_pred / scale, y_true.to(y_pred.device) / scale)
 
     # -- prediction --------------------------------------------------------------------
@@ -451,15 +428,8 @@ class ACNRegressor(NeuralNetRegressor):
         """
         self.check_is_fitted()
         X = check_molecules(X)
-        Z = X[:, :, 0].astype(np.int64)
-        unknown = (Z > 0) & ~np.isin(Z, self.elements_)
-        if unknown.any():
-            i, a = np.argwhere(unknown)[0]
-            raise ValueError(
-                f"molecule {i}: element Z={Z[i, a]} (atom {a}) was not in the training data; "
-                f"this model knows Z in {self.elements_.tolist()}"
-            )
-        with _torch_cpu_settings(self.n_jobs):
+        check_elements(X, self.elements_, type(self).__name__)
+        with torch_cpu_settings(self.n_jobs):
             parts = [
                 self.forward(self._featurize(X[start : start + _PREDICT_CHUNK])).numpy()
                 for start in range(0, len(X), _PREDICT_CHUNK)

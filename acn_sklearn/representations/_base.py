@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ..molecules import check_molecules, n_atoms, to_zr
+from ..molecules import check_elements, check_molecules, elements_in, n_atoms, to_zr
 from ._cache import represent
 
 #: Parameter constraints of every representation: elements, parallelism, cache.
@@ -51,26 +51,10 @@ class MoleculeTransformer(TransformerMixin, BaseEstimator):
     def _fit_molecules(self, X):
         """Validate training molecules; learn ``elements_`` and ``max_atoms_``."""
         X = check_molecules(X)
-        seen = np.unique(X[:, :, 0][X[:, :, 0] > 0]).astype(int)
-        if self.elements is None:
-            self.elements_ = seen
-        else:
-            self.elements_ = np.unique(np.asarray(self.elements, dtype=int))
-            self._check_elements(X)
+        declared = () if self.elements is None else self.elements
+        self.elements_ = np.union1d(elements_in(X), np.asarray(declared, dtype=int))
         self.max_atoms_ = int(n_atoms(X).max())
         return X
-
-    def _check_elements(self, X):
-        unseen = ~np.isin(X[:, :, 0], np.r_[0, self.elements_])
-        bad = np.flatnonzero(unseen.any(axis=1))
-        if len(bad):
-            i = bad[0]
-            z = int(X[i][unseen[i]][0, 0])
-            raise ValueError(
-                f"molecule {i}: element Z={z} was not seen in fit (elements_ = "
-                f"{self.elements_.tolist()}); fit on molecules that contain it or pass "
-                f"elements=... ({len(bad) - 1} more molecule(s) with unseen elements)"
-            )
 
     def _check_size(self, X, largest):
         too_big = np.flatnonzero(n_atoms(X) > largest)
@@ -113,7 +97,7 @@ class MoleculeTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_molecules(X)
-        self._check_elements(X)
+        check_elements(X, self.elements_, type(self).__name__)
         self._check_input_size(X)
         return self._represent(X)
 

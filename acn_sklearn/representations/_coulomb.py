@@ -41,7 +41,8 @@ class CoulombMatrix(VectorRepresentation):
         invariant, the paper's choice); ``"unsorted"`` keeps the input order;
         ``"eigenvalue"`` returns the ``size`` eigenvalues of M, sorted.
     elements : array-like of int, default=None
-        Elements the model accepts. None: those of the training molecules. A
+        Elements the model accepts besides those of the training molecules
+        (e.g. all of QM9's when a small training set may miss fluorine). A
         molecule with another element is refused in ``transform``.
     n_jobs : int, default=None
         joblib workers generating representations (None: one).

@@ -57,8 +57,8 @@ class FCHL19(MoleculeTransformer, auto_wrap_output_keys=None):
         Scaling of the two-body terms with distance and of the three-body terms,
         qmllib's defaults, tuned by the FCHL19 authors on QM9.
     elements : array-like of int, default=None
-        Elements the model accepts, which also span the element channels of the
-        vectors. None: those of the training molecules.
+        Elements the model accepts besides those of the training molecules; they
+        also span the element channels of the vectors.
     n_jobs : int, default=None
         joblib workers generating representations (None: one).
     memory : None, str or joblib.Memory, default=None

@@ -48,7 +48,8 @@ class SLATM(VectorRepresentation):
     rpower : int, default=6
         Power of the distance in the two-body potential (6: London).
     elements : array-like of int, default=None
-        Elements the model accepts. None: those of the training molecules. A
+        Elements the model accepts besides those of the training molecules
+        (e.g. all of QM9's when a small training set may miss fluorine). A
         molecule with another element is refused in ``transform``.
     n_jobs : int, default=None
         joblib workers generating representations (None: one).

@@ -152,7 +152,7 @@ def test_bad_input(qm9_subset):
     X = np.array(X[:20])
     with pytest.raises(ValueError, match="y must have shape"):
         ACNRegressor().fit(X, y[:19])
-    with pytest.raises(ValueError, match="y contains NaN"):
+    with pytest.raises(ValueError, match="molecule 4: y is NaN or infinite"):
         ACNRegressor().fit(X, np.where(np.arange(20) == 4, np.nan, y[:20]))
     X[3, 0, 1] = np.nan
     with pytest.raises(ValueError, match="molecule 3"):
