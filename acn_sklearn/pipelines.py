@@ -5,6 +5,10 @@ The defaults were chosen by 5-fold cross-validation on QM9 training molecules on
 results in ``docs/benchmarks/kernels_selection.md``. Every parameter stays
 reachable by its nested name (``krr__sigma``, ``cm__sorting``, ``slatm__rcut``...),
 so ``GridSearchCV`` and Optuna searches work as for any sklearn pipeline.
+
+:class:`ElementBaselinePipeline` validates the molecules once per ``fit`` and
+``predict`` and hands the checked array to its steps
+(:func:`acn_sklearn.molecules.checked`).
 """
 
 from __future__ import annotations
@@ -15,16 +19,21 @@ import numpy as np
 from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from .datasets import QM9_MAX_ATOMS
 from .kernel_ridge import KernelRidgeRegressor
-from .molecules import check_molecules
+from .molecules import (
+    check_molecules,
+    check_targets,
+    checked,
+    element_baseline,
+    element_counts,
+    elements_in,
+)
 from .representations import FCHL19, SLATM, CoulombMatrix
 
 __all__ = ["ElementBaselinePipeline", "make_cm_krr", "make_fchl19_krr", "make_slatm_krr"]
-
-#: Largest QM9 molecule; the Coulomb matrix size of :func:`make_cm_krr`.
-QM9_MAX_ATOMS = 29
 
 
 class ElementBaselinePipeline(Pipeline):
@@ -65,8 +74,7 @@ class ElementBaselinePipeline(Pipeline):
         self.baseline = baseline
 
     def _design(self, X):
-        counts = [np.count_nonzero(X[:, :, 0] == z, axis=1) for z in self.baseline_elements_]
-        return np.column_stack([*counts, np.ones(len(X))])
+        return np.column_stack([element_counts(X, self.baseline_elements_), np.ones(len(X))])
 
     def _baseline(self, X):
         if self.baseline is None:
@@ -90,15 +98,11 @@ class ElementBaselinePipeline(Pipeline):
         """
         self._validate_params()
         X = check_molecules(X)
-        y = np.asarray(y, dtype=float)
-        check_consistent_length(X, y)
-        not_finite = np.flatnonzero(~np.isfinite(y.reshape(len(y), -1)).all(axis=1))
-        if len(not_finite):
-            raise ValueError(f"y contains NaN or inf (molecule {not_finite[0]})")
-        Z = X[:, :, 0]
-        self.baseline_elements_ = np.unique(Z[Z > 0]).astype(int)
-        self.baseline_coef_ = np.linalg.lstsq(self._design(X), y, rcond=None)[0]
-        return super().fit(X, y - self._baseline(X), **params)
+        y = check_targets(y, len(X))
+        self.baseline_elements_ = elements_in(X)
+        self.baseline_coef_ = element_baseline(self._design(X), y)
+        with checked(X):
+            return super().fit(X, y - self._baseline(X), **params)
 
     def predict(self, X, **params):
         """Predict y: the steps' prediction plus the baseline.
@@ -115,7 +119,8 @@ class ElementBaselinePipeline(Pipeline):
         """
         check_is_fitted(self, "baseline_coef_")
         X = check_molecules(X)
-        return super().predict(X, **params) + self._baseline(X)
+        with checked(X):
+            return super().predict(X, **params) + self._baseline(X)
 
     def score(self, X, y, sample_weight=None, **params):
         """R^2 of :meth:`predict` (the baseline included).
@@ -152,9 +157,8 @@ def make_cm_krr(**params) -> ElementBaselinePipeline:
         molecule are still represented; ``cm__size=None`` learns the size from
         the training molecules) and ``krr``:
         ``KernelRidgeRegressor(kernel="laplacian", sigma=4000, alpha=1e-8)``,
-        after the per-element baseline (cross-validated: 8.59 kcal/mol against
-        9.16 with only the mean removed; alpha between 1e-10 and 1e-4 made no
-        difference).
+        after the per-element baseline (the cross-validated choices are in
+        ``docs/benchmarks/kernels_selection.md``).
 
     Examples
     --------
@@ -186,8 +190,8 @@ def make_slatm_krr(**params) -> ElementBaselinePipeline:
     ElementBaselinePipeline
         Steps ``slatm``: ``SLATM()`` and ``krr``:
         ``KernelRidgeRegressor(kernel="gaussian", sigma=500, alpha=1e-8,
-        baseline=None)``, after the per-element baseline (in cross-validation
-        no, mean and element baselines were within 0.002 kcal/mol).
+        baseline=None)``, after the per-element baseline (see
+        ``docs/benchmarks/kernels_selection.md``).
     """
     model = ElementBaselinePipeline(
         [
@@ -217,9 +221,8 @@ def make_fchl19_krr(**params) -> ElementBaselinePipeline:
         ``KernelRidgeRegressor(kernel="local_gaussian", sigma=8, alpha=1e-6,
         baseline=None)``, after the per-element baseline. The local kernel sums
         atomic contributions, so it models the extensive part of the energy
-        itself: the element baseline changed nothing in cross-validation, and
-        subtracting only the mean made it much worse (15 against 2.5 kcal/mol
-        at N = 1,000).
+        itself; subtracting only the mean instead of the element baseline
+        measured much worse (``docs/benchmarks/kernels_selection.md``).
     """
     model = ElementBaselinePipeline(
         [

@@ -56,7 +56,7 @@ def dataset(paths: list[str] | None, target: str, targets_csv: str | None = None
     (or in a CSV column, one row per molecule in file order)."""
     import numpy as np
 
-    from ..datasets._qm9 import UNITS
+    from ..datasets import TARGET_UNITS
     from ..molecules import check_molecules
 
     if not paths:
@@ -90,4 +90,4 @@ def dataset(paths: list[str] | None, target: str, targets_csv: str | None = None
     bad = np.flatnonzero(~np.isfinite(y))
     if len(bad):
         raise ValueError(f"molecule {bad[0]} ({names[bad[0]]}): target {target!r} is not finite")
-    return check_molecules(molecules), y, np.array(names), UNITS.get(target, "target units")
+    return check_molecules(molecules), y, np.array(names), TARGET_UNITS.get(target, "target units")

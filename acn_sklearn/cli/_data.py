@@ -10,8 +10,7 @@ def run(args: argparse.Namespace) -> None:
     import numpy as np
     from ase.data import chemical_symbols
 
-    from ..datasets import load_qm9
-    from ..datasets._qm9 import QM9_PROPERTIES, TARGET_NAMES, UNITS
+    from ..datasets import QM9_PROPERTIES, TARGET_NAMES, TARGET_UNITS, load_qm9
     from ..molecules import n_atoms
 
     qm9 = load_qm9(target=None, data_home=args.data_home)
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> None:
             if name in QM9_PROPERTIES
             else (f"atomization energy from {name.split('_')[0]}")
         )
-        print(f"  {name:15s} {UNITS[name]:12s} {y.mean():12.4g} +- {y.std():<10.4g} {about}")
+        print(f"  {name:15s} {TARGET_UNITS[name]:12s} {y.mean():12.4g} +- {y.std():<10.4g} {about}")
 
 
 def register(commands) -> None:

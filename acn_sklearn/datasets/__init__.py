@@ -1,5 +1,19 @@
 """Datasets: QM9 offline from the ``qm9pack`` wheel, cached after the first load."""
 
-from ._qm9 import QM9_PROPERTIES, get_data_home, load_qm9
+from ._qm9 import (
+    QM9_MAX_ATOMS,
+    QM9_PROPERTIES,
+    TARGET_NAMES,
+    TARGET_UNITS,
+    get_data_home,
+    load_qm9,
+)
 
-__all__ = ["QM9_PROPERTIES", "get_data_home", "load_qm9"]
+__all__ = [
+    "QM9_MAX_ATOMS",
+    "QM9_PROPERTIES",
+    "TARGET_NAMES",
+    "TARGET_UNITS",
+    "get_data_home",
+    "load_qm9",
+]

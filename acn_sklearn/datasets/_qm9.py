@@ -46,13 +46,15 @@ ATOM_REFERENCE_ENERGIES = {
     "G": {1: -0.510927, 6: -37.861317, 7: -54.598897, 8: -75.079532, 9: -99.733544},
 }
 
+#: Every target load_qm9 offers, and its unit.
 TARGET_NAMES = list(QM9_PROPERTIES) + [f"{e}_atomization" for e in ATOM_REFERENCE_ENERGIES]
-UNITS = {name: unit for name, (_, unit, _) in QM9_PROPERTIES.items()} | {
+TARGET_UNITS = {name: unit for name, (_, unit, _) in QM9_PROPERTIES.items()} | {
     f"{e}_atomization": "kcal/mol" for e in ATOM_REFERENCE_ENERGIES
 }
 
 N_MOLECULES = 130_831
-MAX_ATOMS = 29
+#: Atoms of the largest QM9 molecule.
+QM9_MAX_ATOMS = 29
 _CSV_FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 #: Bump when the parsing or the cache layout changes: old caches are rebuilt.
 _CACHE_FORMAT = 1
@@ -60,12 +62,12 @@ _INSTALL_HINT = 'QM9 ships in the qm9pack wheel: pip install "acn-sklearn[qm9]"'
 
 DESCR = f"""\
 QM9 (Ramakrishnan et al., Sci. Data 1, 140022, 2014): {N_MOLECULES:,} small organic
-molecules of H, C, N, O and F with up to 9 heavy atoms ({MAX_ATOMS} atoms at most),
+molecules of H, C, N, O and F with up to 9 heavy atoms ({QM9_MAX_ATOMS} atoms at most),
 relaxed at B3LYP/6-31G(2df,p). These are the 133,885 molecules minus the 3,054
 that failed QM9's geometry consistency check, in file order, as shipped by the
 qm9pack wheel (MIT licence).
 
-data: (n_molecules, {MAX_ATOMS}, 4) array of rows [Z, x, y, z] in Angstrom, padded
+data: (n_molecules, {QM9_MAX_ATOMS}, 4) array of rows [Z, x, y, z] in Angstrom, padded
 with zero rows. Targets: rotational constants A, B, C; dipole moment mu; isotropic
 polarizability alpha; HOMO, LUMO and their gap; electronic spatial extent r2; ZPVE;
 U0, U, H and G; heat capacity Cv (QM9's units), and the atomization energies
@@ -142,13 +144,13 @@ def _parse_csvs(folder: Path) -> dict[str, np.ndarray]:
     charges = _parse_lists(frame["Mulliken_pop"])
     if not len(symbols) == len(coordinates) == len(charges) == total:
         raise RuntimeError("qm9pack CSVs are inconsistent: atom counts do not match N_atoms")
-    # Scatter the flat per-atom arrays into padded (n, MAX_ATOMS) slots.
+    # Scatter the flat per-atom arrays into padded (n, QM9_MAX_ATOMS) slots.
     molecule = np.repeat(np.arange(n), counts)
     slot = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    X = np.zeros((n, MAX_ATOMS, 4))
+    X = np.zeros((n, QM9_MAX_ATOMS, 4))
     X[molecule, slot, 0] = [atomic_numbers[s] for s in symbols]
     X[molecule, slot, 1:] = coordinates
-    mulliken = np.zeros((n, MAX_ATOMS))
+    mulliken = np.zeros((n, QM9_MAX_ATOMS))
     mulliken[molecule, slot] = charges
     properties = np.column_stack(
         [frame[column].to_numpy(float) for column, _, _ in QM9_PROPERTIES.values()]
@@ -172,9 +174,9 @@ def _read_cache(path: Path, key: str) -> dict[str, np.ndarray] | None:
     try:
         intact = (
             str(arrays.pop("source_key")) == key
-            and arrays["X"].shape == (N_MOLECULES, MAX_ATOMS, 4)
+            and arrays["X"].shape == (N_MOLECULES, QM9_MAX_ATOMS, 4)
             and arrays["properties"].shape == (N_MOLECULES, len(QM9_PROPERTIES))
-            and arrays["mulliken_charges"].shape == (N_MOLECULES, MAX_ATOMS)
+            and arrays["mulliken_charges"].shape == (N_MOLECULES, QM9_MAX_ATOMS)
             and len(arrays["ids"]) == len(arrays["smiles"]) == N_MOLECULES
         )
     except KeyError:
@@ -287,7 +289,7 @@ def load_qm9(
     names = (
         TARGET_NAMES if target is None else [target] if isinstance(target, str) else list(target)
     )
-    unknown = [name for name in names if name not in UNITS]
+    unknown = [name for name in names if name not in TARGET_UNITS]
     if unknown or not names:
         raise ValueError(f"unknown QM9 target(s) {unknown}; choose from {TARGET_NAMES}")
     arrays = _load_arrays(data_home)
@@ -307,7 +309,7 @@ def load_qm9(
         data=arrays["X"],
         target=y,
         target_names=names,
-        target_units={name: UNITS[name] for name in names},
+        target_units={name: TARGET_UNITS[name] for name in names},
         ids=arrays["ids"],
         smiles=arrays["smiles"],
         mulliken_charges=arrays["mulliken_charges"],

@@ -210,3 +210,47 @@ def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_
             values = density[present[:, column], column] / scale[column]
             # Rare (fluorine) columns get unit scale too: not inflated by their rarity.
             assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
+
+
+def test_molecules_are_validated_once_per_fit_and_predict(qm9_subset, tiny, monkeypatch):
+    from acn_sklearn import molecules
+
+    calls = []
+    check_distances = molecules._check_distances
+
+    def counting(X, *args, **kwargs):
+        calls.append(len(X))
+        return check_distances(X, *args, **kwargs)
+
+    monkeypatch.setattr(molecules, "_check_distances", counting)
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
+    assert calls == [60]
+    model.predict(X[:7])
+    assert calls == [60, 7]
+
+
+@pytest.mark.parametrize(
+    "param", ["module", "module__n_species", "train_split", "iterator_train__shuffle", "dataset"]
+)
+def test_skorch_parameters_it_fixes_are_refused(param):
+    with pytest.raises(ValueError, match=f"does not take the skorch parameter '{param}'"):
+        ACNRegressor(**{param: None})
+    with pytest.raises(ValueError, match=f"does not take the skorch parameter '{param}'"):
+        ACNRegressor().set_params(**{param: None})
+    assert not {"module", "train_split", "iterator_train", "iterator_valid", "dataset"} & set(
+        ACNRegressor().get_params()
+    )
+
+
+def test_statistics_reach_the_network(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
+    stats, net = model.statistics_, model.module_
+    assert torch.equal(net.cloud.density_scale, stats.density_scale)
+    assert torch.equal(net.element_baseline, stats.element_baseline)
+    # The baseline is the least-squares energy per atom of each element, recomputed here.
+    counts = np.stack([(X[:60, :, 0] == z).sum(axis=1) for z in model.elements_], axis=1)
+    expected = np.linalg.lstsq(counts.astype(float), y[:60], rcond=None)[0]
+    np.testing.assert_allclose(stats.element_baseline[:, 0].numpy(), expected, rtol=1e-5)
+    assert float(stats.loss_scale[0]) == pytest.approx(np.std(y[:60]), rel=1e-6)
