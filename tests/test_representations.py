@@ -102,7 +102,8 @@ def test_fchl19_accepts_molecules_larger_than_in_fit(molecules):
 @pytest.mark.parametrize("Transformer", TRANSFORMERS)
 def test_unseen_element_is_refused_or_declared(Transformer, with_fluorine):
     no_f, f = with_fluorine
-    with pytest.raises(ValueError, match=r"molecule 0: element Z=9 \(atom \d+\) was not seen in fit"):
+    unseen = r"molecule 0: element Z=9 \(atom \d+\) was not seen in fit"
+    with pytest.raises(ValueError, match=unseen):
         Transformer().fit(no_f).transform(f)
     declared = Transformer(elements=[1, 6, 7, 8, 9]).fit(no_f)
     assert declared.transform(f).shape[0] == len(f)
