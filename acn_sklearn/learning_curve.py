@@ -1,14 +1,10 @@
-"""Learning curves on QM9 with one honest protocol for every model.
+"""Learning curves: every (model, N, repeat) cell fitted and scored the same way.
 
-The protocol: one held-out test set of ``n_test`` QM9 molecules, drawn once with
-``test_seed``, never used for fitting, early stopping or choosing hyperparameters.
-The other molecules form the training pool; the training set of size N for repeat
-r is the first N molecules of a permutation of the pool seeded by r, so a larger N
-contains every smaller one of the same repeat. Each cell (model, N, repeat) runs
-:func:`sklearn.model_selection.cross_validate` with that one predefined
+The split of each cell follows :func:`acn_sklearn.protocol.held_out_split`. Each
+cell runs :func:`sklearn.model_selection.cross_validate` with that one predefined
 (train, test) split, so a user's own ``cross_validate`` or ``learning_curve`` call
 with the same ``cv`` reproduces it. A model whose ``random_state`` is left unset
-(the network) is seeded with r, so every cell is reproducible.
+(the network) is seeded with the repeat r, so every cell is reproducible.
 
 Every model is told the elements of the whole dataset (for QM9: H, C, N, O, F) with
 :func:`acn_sklearn.registry.set_elements`, so a small training set that happens to
@@ -23,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,47 +27,11 @@ from joblib import Memory
 from sklearn.model_selection import cross_validate
 
 from . import __version__
+from .molecules import elements_in
+from .protocol import held_out_split
 from .registry import make_model, set_elements
 
-__all__ = ["Cell", "fit_power_law", "held_out_split", "run_cells", "summarise"]
-
-
-def held_out_split(
-    n_molecules: int, n_train: int, *, n_test: int, test_seed: int, repeat: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, test)`` of one cell of the protocol.
-
-    Parameters
-    ----------
-    n_molecules : int
-        Size of the dataset.
-    n_train : int
-        Training-set size N.
-    n_test : int
-        Size of the fixed test set.
-    test_seed : int
-        Seed of the test set; the same seed gives the same test set.
-    repeat : int
-        Seed of the training subset drawn from the pool.
-
-    Returns
-    -------
-    train, test : ndarray of int
-
-    Raises
-    ------
-    ValueError
-        If N is larger than the training pool.
-    """
-    order = np.random.default_rng(test_seed).permutation(n_molecules)
-    test, pool = order[:n_test], order[n_test:]
-    if not 1 <= n_train <= len(pool):
-        raise ValueError(
-            f"training size {n_train} is not in [1, {len(pool)}]: the pool holds "
-            f"{n_molecules} molecules minus the {n_test} of the test set"
-        )
-    train = np.random.default_rng(1000 + repeat).permutation(pool)[:n_train]
-    return train, test
+__all__ = ["Cell", "run_cells"]
 
 
 class _RecordingMAE:
@@ -110,9 +70,8 @@ def _model_key(spec: str, repeat: int) -> str:
 def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
-    elements = np.unique(X[:, :, 0][X[:, :, 0] > 0])
     scores = cross_validate(
-        set_elements(_cell_model(spec, repeat), elements),
+        set_elements(_cell_model(spec, repeat), elements_in(X)),
         X,
         y,
         cv=[(train, test)],
@@ -200,41 +159,3 @@ def run_cells(
         if on_cell is not None:
             on_cell(cells[-1], done, len(jobs), time.perf_counter() - start)
     return cells
-
-
-def fit_power_law(sizes, maes) -> tuple[float, float]:
-    """Fit ``MAE = a / N**b`` by least squares in log-log space; returns ``(a, b)``."""
-    slope, intercept = np.polyfit(np.log(sizes), np.log(maes), 1)
-    return float(np.exp(intercept)), float(-slope)
-
-
-def summarise(cells: list[Cell]) -> list[dict]:
-    """Mean and standard deviation of MAE and times over repeats, per model and N."""
-    rows = []
-    model_order = list(dict.fromkeys(c.model for c in cells))
-    keys = sorted(
-        {(c.model, c.n_train) for c in cells}, key=lambda k: (k[1], model_order.index(k[0]))
-    )
-    for model, n in keys:
-        group = [c for c in cells if (c.model, c.n_train) == (model, n)]
-        maes = np.array([c.mae for c in group])
-        rows.append(
-            {
-                "model": model,
-                "n_train": n,
-                "repeats": len(group),
-                "mae": float(maes.mean()),
-                "mae_std": float(maes.std(ddof=1)) if len(maes) > 1 else 0.0,
-                "fit_s": float(np.mean([c.fit_s for c in group])),
-                "predict_s": float(np.mean([c.predict_s for c in group])),
-            }
-        )
-    return rows
-
-
-def cell_record(cell: Cell) -> dict:
-    """A JSON-ready dict of a cell (predictions included)."""
-    record = asdict(cell)
-    record["test_indices"] = cell.test_indices.tolist()
-    record["predictions"] = np.asarray(cell.predictions).tolist()
-    return record

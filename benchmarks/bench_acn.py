@@ -27,7 +27,7 @@ from joblib.externals.loky import get_reusable_executor
 
 from acn_sklearn import ACNRegressor
 from acn_sklearn.ensemble import DeepEnsembleRegressor
-from acn_sklearn.reports import mae_by_element
+from acn_sklearn.analysis import mae_by_element
 
 #: The paper's configuration (see ACNRegressor's Notes).
 PAPER = dict(

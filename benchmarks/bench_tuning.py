@@ -14,7 +14,7 @@ import optuna
 from common import held_out_split, write_report
 
 from acn_sklearn.registry import make_model
-from acn_sklearn.tuning import open_study, tune_cv, tune_holdout
+from acn_sklearn.tuning import open_study, study_direction, tune_cv, tune_holdout
 
 
 def mae(model, X, y):
@@ -40,8 +40,7 @@ def main() -> None:
         start = time.perf_counter()
         default = mae(make_model(spec).fit(X, y), X_test, y_test)
         default_s = time.perf_counter() - start
-        direction = "minimize" if name == "acn" else "maximize"
-        study = open_study(None, name, direction=direction, resume=False, seed=0)
+        study = open_study(None, name, direction=study_direction(spec), resume=False, seed=0)
         start = time.perf_counter()
         result = tune(spec, X, y, study=study, **budget)
         tuned = result.test_mae(X_test, y_test)

@@ -232,10 +232,10 @@ def _write_cli_help() -> None:
 
 
 def _write_search_spaces() -> None:
-    """Write api/generated/search_spaces.inc: acn_sklearn.tuning.SEARCH_SPACES as tables."""
+    """Write api/generated/search_spaces.inc: each catalogue entry's search space as a table."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-    from acn_sklearn.tuning import SEARCH_SPACES
+    from acn_sklearn.registry import CATALOGUE
 
     def describe(dist) -> str:
         if isinstance(dist, CategoricalDistribution):
@@ -246,9 +246,10 @@ def _write_search_spaces() -> None:
         return f"{kind} from {dist.low:g} to {dist.high:g}{scale}{step}"
 
     blocks = []
-    for model, space in SEARCH_SPACES.items():
+    for model, entry in CATALOGUE.items():
         rows = "".join(
-            f"   * - ``{name}``\n     - {describe(dist)}\n" for name, dist in space.items()
+            f"   * - ``{name}``\n     - {describe(dist)}\n"
+            for name, dist in entry.search_space.items()
         )
         blocks.append(
             f".. list-table:: ``{model}``\n   :header-rows: 1\n   :widths: 35 65\n\n"

@@ -19,7 +19,7 @@ the settings below the search takes a few minutes on a 2-core CPU.
 from optuna.distributions import FloatDistribution
 
 from acn_sklearn.datasets import load_qm9
-from acn_sklearn.learning_curve import held_out_split
+from acn_sklearn.protocol import held_out_split
 from acn_sklearn.tuning import open_study, search_space, tune_cv
 
 MODEL = "slatm"
@@ -32,7 +32,8 @@ train, test = held_out_split(len(X), N_TRAIN, n_test=2000, test_seed=0, repeat=0
 # %%
 # The search space
 # ----------------
-# The default space of each model lives in :data:`acn_sklearn.tuning.SEARCH_SPACES`.
+# The default space of each model lives in its catalogue entry,
+# :data:`acn_sklearn.registry.CATALOGUE`.
 # Overrides replace a parameter's distribution (``None`` removes it); keys are
 # pipeline parameters such as ``krr__sigma``.
 

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from acn_sklearn.cli import main
-from acn_sklearn.learning_curve import fit_power_law, held_out_split, run_cells, summarise
+from acn_sklearn.analysis import fit_power_law, summarise
+from acn_sklearn.learning_curve import run_cells
+from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import make_model, set_elements
 from acn_sklearn.reports import markdown_table, table_rows
 
@@ -224,14 +226,14 @@ def test_small_training_sets_missing_an_element_still_score_every_test_molecule(
 
 
 def test_cache_is_invalidated_when_a_model_default_changes(qm9_subset, tmp_path, monkeypatch):
-    import acn_sklearn.registry as registry
+    import acn_sklearn.pipelines as pipelines
 
     X, y = qm9_subset
     first = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
     again = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
     assert not first[0].cached and again[0].cached
-    real = registry._FACTORIES["cm"]
-    monkeypatch.setitem(registry._FACTORIES, "cm", lambda **p: real(**p).set_params(krr__sigma=7.0))
+    real = pipelines.make_cm_krr
+    monkeypatch.setattr(pipelines, "make_cm_krr", lambda **p: real(**p).set_params(krr__sigma=7.0))
     changed = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
     assert not changed[0].cached
     assert changed[0].mae != pytest.approx(first[0].mae)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import MODEL_HELP, dataset, positive_int, read_named
+from ._common import MODEL_HELP, add_data_arguments, data_source, load_data, positive_int
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -15,8 +15,8 @@ def run_fit(args: argparse.Namespace) -> int:
     from ..persistence import SavedModel, save_model
     from ..registry import make_model
 
-    X, y, _, unit = dataset(args.data, args.target, args.targets)
-    source = " ".join(args.data) if args.data else "QM9"
+    X, y, _, unit = load_data(args)
+    source = data_source(args)
     if not args.data or args.n_train is not None:
         n = args.n_train or 1000
         if n > len(X):
@@ -39,11 +39,13 @@ def run_predict(args: argparse.Namespace) -> int:
     """Write the saved model's predictions for xyz files as CSV."""
     import csv
 
+    from ..datasets import load_xyz
     from ..persistence import load_model
 
     saved = load_model(args.model)
-    molecules, names = read_named(args.molecules)
-    prediction = saved.estimator.predict(molecules)
+    molecules = load_xyz(args.molecules)
+    names = molecules.names
+    prediction = saved.estimator.predict(molecules.data)
     header = ["name", f"{saved.target} ({saved.unit})"]
     handle = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
@@ -72,19 +74,15 @@ def register(commands) -> None:
         required=True,
         help=MODEL_HELP,
     )
-    fit.add_argument("--target", default="U_atomization", help="property to learn")
+    add_data_arguments(fit)
     fit.add_argument(
         "--n-train",
         type=positive_int,
         help="training molecules (default: 1000 from QM9; all of --data)",
     )
-    fit.add_argument("--data", nargs="+", metavar="XYZ", help="your molecules instead of QM9")
     fit.add_argument(
-        "--targets",
-        metavar="CSV",
-        help="CSV with a TARGET column, one row per molecule of --data in order",
+        "--random-state", type=int, default=0, help="seed of the subset (default: %(default)s)"
     )
-    fit.add_argument("--random-state", type=int, default=0, help="seed of the QM9 subset")
     fit.add_argument("-o", "--output", required=True, help="model file to write")
     fit.set_defaults(run=run_fit)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..registry import MODEL_NAMES
-from ._common import add_protocol_arguments, dataset, duration, positive_int
+from ..registry import CATALOGUE, MODEL_NAMES
+from ._common import add_protocol_arguments, data_source, duration, load_data, positive_int
 
-DEFAULT_MODELS = ["cm", "slatm", "fchl19", "acn"]
-PAPER_MODELS = ["cm", "slatm", "acn:radius=3", "acn:radius=4", "acn:radius=5"]
+DEFAULT_MODELS = [entry.name for entry in CATALOGUE.values() if entry.in_default_curve]
+PAPER_MODELS = [spec for entry in CATALOGUE.values() for spec in entry.paper_table_1]
 PAPER_SIZES = [100, 1000, 10000]
 
 
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     models = PAPER_MODELS if args.paper and args.models is None else args.models or DEFAULT_MODELS
     sizes = PAPER_SIZES if args.paper and args.sizes is None else args.sizes or [100, 1000]
-    X, y, names, unit = dataset(args.data and [args.data], args.target)
+    X, y, names, unit = load_data(args)
     out = Path(args.output)
     settings = {
         "models": models,
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         "target": args.target,
         "n_test": args.n_test,
         "test_seed": args.test_seed,
-        "data": args.data or "QM9",
+        "data": data_source(args),
         **provenance(args.command_line),
     }
     print(
@@ -119,7 +119,9 @@ def register(commands) -> None:
         "--repeats", type=positive_int, default=1, help="training subsets per size (default: 1)"
     )
     add_protocol_arguments(curve)
-    curve.add_argument("-o", "--output", default="learning_curve", help="output folder")
+    curve.add_argument(
+        "-o", "--output", default="learning_curve", help="output folder (default: %(default)s)"
+    )
     curve.add_argument(
         "--paper",
         action="store_true",

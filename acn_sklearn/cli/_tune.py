@@ -6,19 +6,20 @@ import argparse
 import sys
 
 from ..registry import MODEL_NAMES
-from ._common import add_protocol_arguments, dataset, positive_int
+from ._common import add_protocol_arguments, load_data, positive_int
 
 
 def run(args: argparse.Namespace) -> int:
     """Tune one model, refit the best configuration and score it on the held-out set."""
     from pathlib import Path
 
-    from ..learning_curve import held_out_split
-    from ..registry import parse_model_spec
-    from ..tuning import open_study, tune_cv, tune_holdout, write_results
+    from ..protocol import held_out_split
+    from ..registry import model_entry
+    from ..tuning import open_study, study_direction, tune_cv, tune_holdout, write_results
 
-    name, _ = parse_model_spec(args.model)
-    X, y, _, unit = dataset(args.data and [args.data], args.target)
+    entry = model_entry(args.model)
+    name = entry.name
+    X, y, _, unit = load_data(args)
     train, test = held_out_split(
         len(X), args.n_train, n_test=args.n_test, test_seed=args.test_seed, repeat=args.repeat
     )
@@ -26,11 +27,11 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     storage = args.storage or f"sqlite:///{out / 'study.db'}"
     study_name = args.study_name or f"{name}-{args.target}-N{args.n_train}"
-    network = name == "acn"
+    network = entry.kind == "network"
     study = open_study(
         storage,
         study_name,
-        direction="minimize" if network else "maximize",
+        direction=study_direction(args.model),
         resume=args.resume,
         seed=args.seed,
     )

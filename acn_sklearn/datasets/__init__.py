@@ -1,4 +1,5 @@
-"""Datasets: QM9 offline from the ``qm9pack`` wheel, cached after the first load."""
+"""Datasets: QM9 offline from the ``qm9pack`` wheel (cached after the first load), and the
+user's own molecules from .xyz files."""
 
 from ._qm9 import (
     QM9_MAX_ATOMS,
@@ -8,6 +9,7 @@ from ._qm9 import (
     get_data_home,
     load_qm9,
 )
+from ._xyz import load_xyz
 
 __all__ = [
     "QM9_MAX_ATOMS",
@@ -16,4 +18,5 @@ __all__ = [
     "TARGET_UNITS",
     "get_data_home",
     "load_qm9",
+    "load_xyz",
 ]

@@ -1,6 +1,7 @@
 """Hyperparameter search with Optuna, the same way for every model.
 
-Search spaces live in one place (:data:`SEARCH_SPACES`, :func:`search_space`);
+Search spaces live in the model catalogue (:data:`acn_sklearn.registry.CATALOGUE`,
+read by :func:`search_space`);
 :func:`tune_cv` searches kernel models with ``OptunaSearchCV`` and
 :func:`tune_holdout` searches the network with per-epoch pruning. Both return a
 :class:`TuningResult`; :func:`write_results` writes the files of the
@@ -8,19 +9,19 @@ Search spaces live in one place (:data:`SEARCH_SPACES`, :func:`search_space`);
 """
 
 from ._outputs import write_results
-from ._spaces import SEARCH_SPACES, sample_params, search_space
+from ._spaces import sample_params, search_space
 from ._study import (
     OptunaPruning,
     TuningResult,
     enqueue_defaults,
     make_storage,
     open_study,
+    study_direction,
     tune_cv,
     tune_holdout,
 )
 
 __all__ = [
-    "SEARCH_SPACES",
     "OptunaPruning",
     "TuningResult",
     "enqueue_defaults",
@@ -28,6 +29,7 @@ __all__ = [
     "open_study",
     "sample_params",
     "search_space",
+    "study_direction",
     "tune_cv",
     "tune_holdout",
     "write_results",

@@ -14,9 +14,9 @@ __all__ = ["write_results"]
 
 
 def _plot(function, study: optuna.Study, path: Path) -> Path | None:
-    from ..reports import pyplot
-
-    plt = pyplot()
+    # Optuna draws through pyplot; without a display pyplot picks a file backend
+    # itself, so nothing here switches matplotlib's backend for the process.
+    import matplotlib.pyplot as plt
 
     try:
         with warnings.catch_warnings():  # the matplotlib backend is "experimental"

@@ -1,4 +1,4 @@
-"""Search spaces of every model, in one place, as Optuna distributions."""
+"""Search spaces: each model's from the catalogue, with a user's overrides, sampled per trial."""
 
 from __future__ import annotations
 
@@ -12,43 +12,9 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from ..registry import MODEL_NAMES
+from ..registry import CATALOGUE, MODEL_NAMES
 
-__all__ = ["SEARCH_SPACES", "sample_params", "search_space"]
-
-_ALPHA = FloatDistribution(1e-12, 1e-4, log=True)
-
-#: Model name -> parameter name -> distribution. Kernel models use the nested
-#: pipeline names (``krr__sigma``); ACN its own parameters.
-SEARCH_SPACES: dict[str, dict[str, BaseDistribution]] = {
-    "cm": {
-        "krr__sigma": FloatDistribution(10.0, 1e5, log=True),
-        "krr__alpha": _ALPHA,
-        "krr__kernel": CategoricalDistribution(["laplacian", "gaussian"]),
-    },
-    "slatm": {
-        "krr__sigma": FloatDistribution(10.0, 1e5, log=True),
-        "krr__alpha": _ALPHA,
-        "krr__kernel": CategoricalDistribution(["gaussian", "laplacian"]),
-    },
-    "fchl19": {
-        "krr__sigma": FloatDistribution(0.5, 100.0, log=True),
-        "krr__alpha": _ALPHA,
-    },
-    "acn": {
-        "radius": FloatDistribution(2.0, 6.0),
-        "cloud_order": IntDistribution(2, 4),
-        "embedding_dim": CategoricalDistribution([16, 24, 32, 48]),
-        "n_clouds": IntDistribution(1, 3),
-        "n_radial": IntDistribution(4, 12),
-        "atom_dim": CategoricalDistribution([64, 128, 192]),
-        "lr": FloatDistribution(1e-4, 1e-2, log=True),
-        "batch_size": CategoricalDistribution([16, 32, 64, 128]),
-        "element_clouds": CategoricalDistribution([True, False]),
-        "pooling": CategoricalDistribution(["sum", "power"]),
-        "pooling_power": FloatDistribution(1.0, 4.0),
-    },
-}
+__all__ = ["sample_params", "search_space"]
 
 
 def search_space(
@@ -59,7 +25,7 @@ def search_space(
     Parameters
     ----------
     model : str
-        ``"cm"``, ``"slatm"``, ``"fchl19"`` or ``"acn"``.
+        A model name of :data:`acn_sklearn.registry.CATALOGUE`.
     overrides : mapping, optional
         Parameter -> distribution to replace or add; ``None`` as the value
         removes a parameter from the search.
@@ -74,9 +40,9 @@ def search_space(
     ValueError
         For an unknown model.
     """
-    if model not in SEARCH_SPACES:
+    if model not in CATALOGUE:
         raise ValueError(f"no search space for {model!r}; choose from {', '.join(MODEL_NAMES)}")
-    space = dict(SEARCH_SPACES[model])
+    space = dict(CATALOGUE[model].search_space)
     for name, distribution in (overrides or {}).items():
         if distribution is None:
             space.pop(name, None)

@@ -28,8 +28,8 @@ import optuna
 from sklearn.model_selection import KFold
 from skorch.callbacks import Callback
 
-from ..molecules import check_molecules
-from ..registry import make_model, parse_model_spec, set_elements
+from ..molecules import elements_in, to_array
+from ..registry import make_model, model_entry, parse_model_spec, set_elements
 from ._spaces import sample_params, search_space
 
 __all__ = ["OptunaPruning", "TuningResult", "make_storage", "open_study", "tune_cv", "tune_holdout"]
@@ -81,6 +81,13 @@ def make_storage(url: str | None):
     from optuna.storages.journal import JournalFileBackend
 
     return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+
+
+def study_direction(spec: str) -> str:
+    """Direction of a study of this model: ``"maximize"`` for kernel models, whose
+    :func:`tune_cv` scores the negative MAE, ``"minimize"`` for networks, whose
+    :func:`tune_holdout` reports the validation MAE."""
+    return "minimize" if model_entry(spec).kind == "network" else "maximize"
 
 
 def open_study(
@@ -226,8 +233,7 @@ def tune_cv(
     name, _ = parse_model_spec(spec)
     # Declare every element of X, so that a fold whose training part lacks a rare
     # element (fluorine) is still scored instead of failing and left out as NaN.
-    Z = check_molecules(X)[:, :, 0]
-    model = set_elements(make_model(spec), np.unique(Z[Z > 0]))
+    model = set_elements(make_model(spec), elements_in(to_array(X)))
     space = space or search_space(name)
     enqueue_defaults(study, model, space)
     if cache_dir is not None:

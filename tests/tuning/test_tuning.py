@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import clone
 
 from acn_sklearn.cli import main
-from acn_sklearn.learning_curve import held_out_split
+from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import MODEL_NAMES, make_model
 from acn_sklearn.tuning import (
     OptunaPruning,

@@ -1,0 +1,90 @@
+"""The user's own molecules: .xyz/.extxyz files, with a target from their properties or a CSV."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..molecules import check_targets, read_xyz, to_array
+from ._qm9 import TARGET_UNITS
+
+
+def load_xyz(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    target: str | None = None,
+    *,
+    targets_csv: str | os.PathLike | None = None,
+) -> Bunch:
+    """Load molecules from .xyz/.extxyz files, and optionally one target.
+
+    Every frame of every file is read, in order. Each molecule is named by its
+    ``name`` or ``smiles`` property, else ``file:frame``.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        (Extended) xyz files.
+    target : str, optional
+        Property to return as ``target``: read from each molecule's properties
+        (the extxyz comment line), or from the column ``target`` of ``targets_csv``.
+    targets_csv : path, optional
+        A CSV file with one row per molecule, in file order.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data``: canonical array (n_molecules, max_atoms, 4), converted but not
+        validated (every estimator validates its input); ``target``: ndarray of
+        shape (n_molecules,), or None without ``target``; ``names``: ndarray of
+        str; ``target_units``: the unit of a QM9 property name, else
+        ``"target units"``.
+
+    Raises
+    ------
+    ValueError
+        If a molecule lacks the target or its value is not finite (naming the
+        molecule), or the CSV lacks the column or has another number of rows.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    molecules, names = [], []
+    for path in paths:
+        for frame, atoms in enumerate(read_xyz(path)):
+            molecules.append(atoms)
+            names.append(str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}"))))
+    y = None
+    if targets_csv is not None:
+        y = _csv_column(targets_csv, target, len(molecules))
+    elif target is not None:
+        missing = [i for i, atoms in enumerate(molecules) if target not in atoms.info]
+        if missing:
+            raise ValueError(
+                f"molecule {missing[0]} ({names[missing[0]]}) has no property "
+                f"{target!r} ({len(missing)} molecule(s) lack it)"
+            )
+        y = np.array([atoms.info[target] for atoms in molecules], dtype=float)
+    if y is not None:
+        y = check_targets(y, len(molecules))
+    return Bunch(
+        data=to_array(molecules),
+        target=y,
+        names=np.array(names),
+        target_units=TARGET_UNITS.get(target, "target units"),
+    )
+
+
+def _csv_column(path, column: str | None, n_molecules: int) -> np.ndarray:
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    if column not in table.columns:
+        raise ValueError(f"{path} has no column {column!r}; it has {list(table.columns)}")
+    if len(table) != n_molecules:
+        raise ValueError(
+            f"{path} has {len(table)} rows but the xyz file(s) hold {n_molecules} "
+            "molecules; they must match one to one"
+        )
+    return table[column].to_numpy(float)
