@@ -43,7 +43,11 @@ import torch
 from skorch.callbacks import Callback
 
 from acn_sklearn import ACNRegressor
-from acn_sklearn.learning_curve import held_out_split
+
+try:  # where the split protocol lives without the model registry (which imports optuna)
+    from acn_sklearn.protocol import held_out_split
+except ImportError:
+    from acn_sklearn.learning_curve import held_out_split
 
 N_TEST, TEST_SEED = 2000, 0
 
