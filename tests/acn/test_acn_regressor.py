@@ -189,13 +189,6 @@ def test_nan_loss_stops_with_a_clear_error(qm9_subset, tiny):
         ACNRegressor(max_epochs=2, criterion=_NaNLoss, **tiny).fit(X[:40], y[:40])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda(qm9_subset, tiny):
-    X, y = qm9_subset
-    model = ACNRegressor(max_epochs=2, device="cuda", random_state=0, **tiny).fit(X[:60], y[:60])
-    assert model.predict(X[60:70]).shape == (10,)
-
-
 def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_subset, tiny):
     X, y = qm9_subset
     model = ACNRegressor(max_epochs=1, elements=(1, 6, 7, 8, 9), **tiny).fit(X[:300], y[:300])
