@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acn_sklearn.cli import main
 from acn_sklearn.analysis import fit_power_law, summarise
+from acn_sklearn.cli import main
 from acn_sklearn.learning_curve import run_cells
 from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import make_model, set_elements
@@ -237,3 +237,26 @@ def test_cache_is_invalidated_when_a_model_default_changes(qm9_subset, tmp_path,
     changed = run_cells(["cm"], [50], X, y, n_test=100, cache_dir=tmp_path)
     assert not changed[0].cached
     assert changed[0].mae != pytest.approx(first[0].mae)
+
+
+def test_outputs_leave_matplotlib_state_alone(finished_run, monkeypatch):
+    """Figures are drawn without pyplot and without switching matplotlib's backend."""
+    import sys
+
+    import matplotlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("matplotlib.use was called")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # importing it fails
+    figure = finished_run / "figure4_learning_curves.png"
+    figure.unlink()
+    # Every cell is cached: only the outputs are written again.
+    assert run_cli(finished_run.parent, "--models", "cm", TINY_ACN) == 0
+    assert figure.stat().st_size > 0
+
+
+def test_cli_targets_need_data(tmp_path, capsys):
+    assert main(["learning-curve", "--targets", "y.csv", "-o", str(tmp_path)]) == 1
+    assert "--targets needs --data" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Model specs: names and parameters from the command line."""
 
+import numpy as np
 import pytest
 
 from acn_sklearn import ACNRegressor
@@ -56,3 +57,62 @@ def test_set_elements_reaches_every_step_but_keeps_explicit_choices():
         assert declared and all(v == (1, 6, 7, 8, 9) for v in declared.values()), name
     explicit = set_elements(make_model("acn", elements=(1, 6)), [1, 6, 7, 8, 9])
     assert explicit.elements == (1, 6)
+
+
+def test_a_new_catalogue_entry_is_all_a_model_needs(monkeypatch, qm9_subset):
+    """Adding a model is one entry: specs, search spaces, tuning direction and cells read it."""
+    from optuna.distributions import FloatDistribution
+
+    from acn_sklearn.learning_curve import run_cells
+    from acn_sklearn.registry import CATALOGUE, ModelEntry
+    from acn_sklearn.tuning import search_space, study_direction
+
+    entry = ModelEntry(
+        name="cm_gaussian",
+        label="CM (Gaussian)",
+        factory="acn_sklearn.pipelines.make_cm_krr",
+        kind="kernel",
+        search_space={"krr__sigma": FloatDistribution(1.0, 1e4, log=True)},
+    )
+    monkeypatch.setitem(CATALOGUE, entry.name, entry)
+    model = make_model("cm_gaussian:krr__kernel=gaussian,krr__sigma=300.0")
+    assert model.get_params()["krr__kernel"] == "gaussian"
+    assert set(search_space("cm_gaussian")) == {"krr__sigma"}
+    assert study_direction("cm_gaussian") == "maximize"
+    X, y = qm9_subset
+    (cell,) = run_cells(["cm_gaussian:krr__kernel=gaussian"], [50], X, y, n_test=100)
+    assert np.isfinite(cell.mae)
+
+
+def test_every_entry_builds_its_kind_and_searches_its_own_parameters():
+    from acn_sklearn.registry import CATALOGUE
+
+    for name, entry in CATALOGUE.items():
+        model = entry.make()
+        assert entry.name == name
+        assert entry.kind == ("network" if isinstance(model, ACNRegressor) else "kernel")
+        assert set(entry.search_space) <= set(model.get_params()), name
+        for spec in entry.paper_table_1:
+            assert parse_model_spec(spec)[0] == name
+
+
+@pytest.mark.parametrize(
+    ("spec", "n_train", "published"),
+    [
+        # The paper's Table 1 as printed (its ACN column divided by 100).
+        ("acn", 10000, 1.31),  # the default radius is the paper's 3
+        ("acn:radius=3.0", 1000, 47.81),
+        ("acn:radius=4", 10000, 7.53),
+        ("ACN:radius=5", 100, 159.57),
+        ("cm", 1000, 50.944),
+        ("slatm", 10000, 1.28),
+        ("acn:radius=4,lr=1e-3", 10000, None),  # not a published configuration
+        ("acn:pooling=power", 10000, None),
+        ("fchl19", 10000, None),  # not in the paper
+        ("cm", 5000, None),
+    ],
+)
+def test_paper_values_match_published_configurations_only(spec, n_train, published):
+    from acn_sklearn.registry import paper_value
+
+    assert paper_value(spec, n_train) == published

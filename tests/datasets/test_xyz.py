@@ -1,0 +1,48 @@
+"""load_xyz: the user's molecules with a target from their properties or a CSV."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import write
+
+from acn_sklearn.datasets import load_xyz
+from acn_sklearn.molecules import to_array
+
+
+@pytest.fixture
+def two_files(tmp_path, qm9_subset_atoms):
+    first, second = tmp_path / "a.extxyz", tmp_path / "b.xyz"
+    write(first, qm9_subset_atoms[:3], format="extxyz")
+    write(second, [Atoms(a.numbers, a.positions) for a in qm9_subset_atoms[3:5]], format="xyz")
+    return first, second
+
+
+def test_molecules_names_and_target_in_file_order(two_files, qm9_subset_atoms):
+    first, second = two_files
+    data = load_xyz([first], "U_atomization")
+    expected = [a.info["U_atomization"] for a in qm9_subset_atoms[:3]]
+    np.testing.assert_allclose(data.target, expected)
+    np.testing.assert_allclose(data.data, to_array(qm9_subset_atoms[:3]))
+    assert data.target_units == "kcal/mol"
+    assert list(data.names) == [a.info["smiles"] for a in qm9_subset_atoms[:3]]
+    unnamed = load_xyz([first, second])
+    assert unnamed.target is None and len(unnamed.data) == 5
+    assert list(unnamed.names[3:]) == [f"{second}:0", f"{second}:1"]
+
+
+def test_target_from_a_csv_column(two_files, tmp_path):
+    first, _ = two_files
+    csv = tmp_path / "y.csv"
+    csv.write_text("energy\n1.5\n-2\n3e2\n")
+    data = load_xyz(first, "energy", targets_csv=csv)
+    np.testing.assert_array_equal(data.target, [1.5, -2.0, 300.0])
+    assert data.target_units == "target units"
+    csv.write_text("energy\n1.5\nnan\n3\n")
+    with pytest.raises(ValueError, match="molecule 1: y is NaN or infinite"):
+        load_xyz(first, "energy", targets_csv=csv)
+
+
+def test_a_molecule_without_the_target_is_named(two_files):
+    first, second = two_files
+    with pytest.raises(ValueError, match=rf"molecule 3 \({second}:0\) has no property 'gap'"):
+        load_xyz([first, second], "gap")
