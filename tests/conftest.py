@@ -30,3 +30,19 @@ def qm9_subset(qm9_subset_atoms):
 def qm9_data_home(tmp_path_factory):
     """A QM9 cache folder of the test session's own: the first load parses the CSVs."""
     return tmp_path_factory.mktemp("acn_sklearn_data")
+
+
+@pytest.fixture
+def validations(monkeypatch):
+    """Sizes of the molecule arrays check_molecules really validates, in call order."""
+    from acn_sklearn import molecules
+
+    calls = []
+    check_distances = molecules._check_distances
+
+    def counting(X, *args, **kwargs):
+        calls.append(len(X))
+        return check_distances(X, *args, **kwargs)
+
+    monkeypatch.setattr(molecules, "_check_distances", counting)
+    return calls

@@ -205,22 +205,12 @@ def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_
             assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
 
 
-def test_molecules_are_validated_once_per_fit_and_predict(qm9_subset, tiny, monkeypatch):
-    from acn_sklearn import molecules
-
-    calls = []
-    check_distances = molecules._check_distances
-
-    def counting(X, *args, **kwargs):
-        calls.append(len(X))
-        return check_distances(X, *args, **kwargs)
-
-    monkeypatch.setattr(molecules, "_check_distances", counting)
+def test_molecules_are_validated_once_per_fit_and_predict(qm9_subset, tiny, validations):
     X, y = qm9_subset
     model = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
-    assert calls == [60]
+    assert validations == [60]
     model.predict(X[:7])
-    assert calls == [60, 7]
+    assert validations == [60, 7]
 
 
 @pytest.mark.parametrize(
