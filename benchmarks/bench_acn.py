@@ -26,8 +26,8 @@ from common import held_out_split, write_report
 from joblib.externals.loky import get_reusable_executor
 
 from acn_sklearn import ACNRegressor
-from acn_sklearn.ensemble import DeepEnsembleRegressor
 from acn_sklearn.analysis import mae_by_element
+from acn_sklearn.ensemble import DeepEnsembleRegressor
 
 #: The paper's configuration (see ACNRegressor's Notes).
 PAPER = dict(

@@ -14,7 +14,14 @@ import numpy as np
 from ase.data import atomic_numbers
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["QM9_PROPERTIES", "get_data_home", "load_qm9"]
+__all__ = [
+    "QM9_MAX_ATOMS",
+    "QM9_PROPERTIES",
+    "TARGET_NAMES",
+    "TARGET_UNITS",
+    "get_data_home",
+    "load_qm9",
+]
 
 HARTREE_TO_KCAL_MOL = 627.509474
 

@@ -32,7 +32,16 @@ from ..molecules import elements_in, to_array
 from ..registry import make_model, model_entry, parse_model_spec, set_elements
 from ._spaces import sample_params, search_space
 
-__all__ = ["OptunaPruning", "TuningResult", "make_storage", "open_study", "tune_cv", "tune_holdout"]
+__all__ = [
+    "OptunaPruning",
+    "TuningResult",
+    "enqueue_defaults",
+    "make_storage",
+    "open_study",
+    "study_direction",
+    "tune_cv",
+    "tune_holdout",
+]
 
 
 class OptunaPruning(Callback):
