@@ -33,8 +33,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from sklearn.model_selection import learning_curve
 
 from acn_sklearn import ACNRegressor, make_cm_krr, make_slatm_krr
-from acn_sklearn.datasets import load_qm9
 from acn_sklearn.analysis import fit_power_law
+from acn_sklearn.datasets import load_qm9
 from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import set_elements
 
