@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import KFold, learning_curve
+from skorch.callbacks import Callback
 
 from acn_sklearn import ACNRegressor
 
@@ -210,3 +211,52 @@ def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_
             values = density[present[:, column], column] / scale[column]
             # Rare (fluorine) columns get unit scale too: not inflated by their rarity.
             assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
+
+
+class _RecordTargets(Callback):
+    """Record, per epoch, the targets of the training and of the validation batches."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append({True: [], False: []})
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        self.epochs[-1][training] += batch[1][:, 0].tolist()
+
+
+@pytest.mark.parametrize(("fraction", "n_valid"), [(0.25, 15), (0.1, 6)])
+def test_validation_molecules_are_never_trained_on(qm9_subset, tiny, fraction, n_valid):
+    X, _ = qm9_subset
+    y = 100.0 + np.arange(60.0)  # one distinct target per molecule (exact in float32)
+    record = _RecordTargets()
+    tiny["batch_size"] = 10  # the last training batch is a partial one
+    ACNRegressor(
+        max_epochs=2,
+        validation_fraction=fraction,
+        random_state=0,
+        callbacks=[("record", record)],
+        **tiny,
+    ).fit(X[:60], y)
+    assert len(record.epochs) == 2
+    for epoch in record.epochs:
+        train, valid = epoch[True], epoch[False]
+        assert sorted(train) == sorted(set(train)), "each molecule once per epoch"
+        assert len(valid) == len(set(valid)) == n_valid
+        assert not set(train) & set(valid)
+        assert set(train) | set(valid) == set(y)
+    assert set(record.epochs[0][False]) == set(record.epochs[1][False]), "one fixed split"
+
+
+def test_without_validation_every_molecule_is_trained_on_each_epoch(qm9_subset, tiny):
+    X, _ = qm9_subset
+    y = 100.0 + np.arange(45.0)
+    record = _RecordTargets()
+    tiny["batch_size"] = 10
+    ACNRegressor(max_epochs=2, validation_fraction=0, callbacks=[("record", record)], **tiny).fit(
+        X[:45], y
+    )
+    for epoch in record.epochs:
+        assert sorted(epoch[True]) == list(y) and epoch[False] == []
