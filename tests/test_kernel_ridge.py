@@ -1,5 +1,6 @@
 """Kernel ridge regression: kernels against qmllib, solutions against sklearn."""
 
+import os
 import pickle
 
 import numpy as np
@@ -160,3 +161,73 @@ def test_sklearn_behaviour(fchl_data):
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+MEMINFO = """\
+MemTotal:       16318412 kB
+MemFree:          812300 kB
+MemAvailable:       1000 kB
+Buffers:          204812 kB
+"""
+
+
+@pytest.fixture
+def fake_meminfo(monkeypatch):
+    """/proc/meminfo saying 1000 kB (1,024,000 bytes) are available."""
+    import builtins
+    import io
+
+    from acn_sklearn.kernel_ridge import _memory
+
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        if str(path) == "/proc/meminfo":
+            return io.StringIO(MEMINFO)
+        return real_open(path, *args, **kwargs)
+
+    # The module's own name "open" shadows the builtin for the module alone.
+    monkeypatch.setattr(_memory, "open", fake_open, raising=False)
+    return 1000 * 1024
+
+
+def test_available_memory_reads_meminfo_in_bytes(fake_meminfo):
+    from acn_sklearn.kernel_ridge._memory import available_memory
+
+    assert available_memory() == fake_meminfo
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="needs Linux /proc/meminfo")
+def test_available_memory_agrees_with_the_real_meminfo():
+    from acn_sklearn.kernel_ridge._memory import available_memory
+
+    def kib_available():
+        with open("/proc/meminfo") as handle:
+            (line,) = [line for line in handle if line.startswith("MemAvailable:")]
+        return int(line.split()[1])
+
+    before, measured, after = kib_available(), available_memory(), kib_available()
+    # Memory moves between reads, but by far less than a factor of 2 (kB vs bytes: 1024).
+    assert 0.5 * min(before, after) * 1024 < measured < 2 * max(before, after) * 1024
+
+
+def test_the_guard_compares_bytes_with_bytes(fake_meminfo):
+    from acn_sklearn.kernel_ridge._memory import check_kernel_fits
+
+    # 357 x 357 x 8 = 1,019,592 bytes fit in 1,024,000; 358 x 358 x 8 = 1,025,312 do not.
+    check_kernel_fits(357, None)
+    with pytest.raises(MemoryError, match="at most N = 357 "):
+        check_kernel_fits(358, None)
+
+
+@pytest.mark.parametrize("overhead", [0, 12_345])
+def test_the_guard_admits_a_kernel_of_exactly_max_memory(overhead):
+    from acn_sklearn.kernel_ridge._memory import check_kernel_fits
+
+    need = 250 * 250 * 8 + overhead
+    check_kernel_fits(250, need, overhead=overhead)
+    with pytest.raises(MemoryError, match=r"250 x 250 training kernel .* at most N = 249 "):
+        check_kernel_fits(250, need - 1, overhead=overhead)
+    # One more sample does not fit in the same budget either.
+    with pytest.raises(MemoryError, match="at most N = 250 "):
+        check_kernel_fits(251, need, overhead=overhead)

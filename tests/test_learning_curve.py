@@ -260,3 +260,69 @@ def test_outputs_leave_matplotlib_state_alone(finished_run, monkeypatch):
 def test_cli_targets_need_data(tmp_path, capsys):
     assert main(["learning-curve", "--targets", "y.csv", "-o", str(tmp_path)]) == 1
     assert "--targets needs --data" in capsys.readouterr().err
+
+
+def test_split_protocol_invariants_across_repeats_and_sizes():
+    n_molecules, n_test = 500, 120
+    pool_size = n_molecules - n_test
+    sizes = [1, 10, 100, pool_size - 1, pool_size]
+    splits = {
+        (n, r): held_out_split(n_molecules, n, n_test=n_test, test_seed=5, repeat=r)
+        for n in sizes
+        for r in range(3)
+    }
+    test = splits[(1, 0)][1]
+    assert len(test) == len(set(test)) == n_test
+    pool = set(range(n_molecules)) - set(test)
+    for (n, r), (train, other_test) in splits.items():
+        np.testing.assert_array_equal(other_test, test)  # one test set for every cell
+        assert len(train) == len(set(train)) == n
+        assert set(train) <= pool  # disjoint from the test set, within the pool
+        smaller = [m for m in sizes if m < n]
+        if smaller:  # nested within a repeat
+            np.testing.assert_array_equal(train[: smaller[-1]], splits[(smaller[-1], r)][0])
+    for n in (10, 100):
+        trains = [set(splits[(n, r)][0]) for r in range(3)]
+        assert trains[0] != trains[1] and trains[1] != trains[2] and trains[0] != trains[2]
+    # N equal to the pool: every repeat trains on the whole pool.
+    for r in range(3):
+        assert set(splits[(pool_size, r)][0]) == pool
+
+
+def test_split_sizes_at_the_edges_of_the_pool():
+    with pytest.raises(ValueError, match=r"training size 0 is not in \[1, 380\]"):
+        held_out_split(500, 0, n_test=120, test_seed=0, repeat=0)
+    with pytest.raises(ValueError, match=r"training size 381 is not in \[1, 380\]"):
+        held_out_split(500, 381, n_test=120, test_seed=0, repeat=0)
+    # A test set that leaves a single molecule for training.
+    train, test = held_out_split(500, 1, n_test=499, test_seed=0, repeat=0)
+    assert len(test) == 499 and len(train) == 1 and train[0] not in test
+    with pytest.raises(ValueError, match=r"training size 1 is not in \[1, 0\]"):
+        held_out_split(500, 1, n_test=500, test_seed=0, repeat=0)
+
+
+def test_each_repeat_of_a_run_trains_on_its_own_molecules(qm9_subset, monkeypatch):
+    import acn_sklearn.learning_curve as lc
+
+    X, y = qm9_subset
+    seen = []
+    real = lc._run_cell
+
+    def record(spec, repeat, key, X, y, train, test):
+        seen.append((repeat, len(train), train.copy(), test.copy()))
+        return real(spec, repeat, key, X, y, train, test)
+
+    monkeypatch.setattr(lc, "_run_cell", record)
+    cells = run_cells(["cm"], [30, 80], X, y, repeats=3, n_test=100, test_seed=2)
+    assert sorted((r, n) for r, n, _, _ in seen) == [(r, n) for r in range(3) for n in (30, 80)]
+    by_cell = {(r, n): (train, test) for r, n, train, test in seen}
+    for (r, _), (train, test) in by_cell.items():
+        np.testing.assert_array_equal(test, by_cell[(0, 30)][1])
+        assert not set(train) & set(test) and set(train) <= set(range(len(X)))
+        np.testing.assert_array_equal(by_cell[(r, 80)][0][:30], by_cell[(r, 30)][0])
+    for n in (30, 80):
+        trains = [set(by_cell[(r, n)][0]) for r in range(3)]
+        assert len({frozenset(t) for t in trains}) == 3, "repeats must differ in molecules"
+    # Different training molecules give different kernel ridge fits.
+    maes = {(c.n_train, c.repeat): c.mae for c in cells}
+    assert len({maes[(30, r)] for r in range(3)}) == 3

@@ -170,3 +170,69 @@ def test_bad_zr_pairs_are_named():
         to_array([3.0])
     with pytest.raises(ValueError, match="wrap a single ase.Atoms in a list"):
         to_array(Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]]))
+
+
+def _two_hydrogens(distance):
+    return np.array([[[1, 0.0, 0.0, 0.0], [1, 0.0, 0.0, distance]]])
+
+
+@pytest.mark.parametrize("distance", [0.49, 0.4999])
+def test_atoms_just_closer_than_the_default_minimum_distance_are_refused(distance):
+    with pytest.raises(ValueError, match="molecule 0: atoms 0 and 1 are"):
+        check_molecules(_two_hydrogens(distance))
+
+
+@pytest.mark.parametrize("distance", [0.5001, 0.51, 0.7])
+def test_atoms_just_farther_than_the_default_minimum_distance_pass(distance):
+    # Here d**2 (0.25 to 0.49) is below 0.5: a check that compared squared
+    # distances with the unsquared threshold would refuse these.
+    X = _two_hydrogens(distance)
+    np.testing.assert_array_equal(check_molecules(X), X)
+
+
+@pytest.mark.parametrize(("min_distance", "distance"), [(2.0, 1.5), (2.0, 1.99), (1.2, 1.1)])
+def test_a_larger_minimum_distance_refuses_pairs_just_below_it(min_distance, distance):
+    # Above 1 A, d**2 > d: comparing d**2 with the threshold would let these pass.
+    with pytest.raises(ValueError, match="molecule 0: atoms 0 and 1"):
+        check_molecules(_two_hydrogens(distance), min_distance=min_distance)
+    check_molecules(_two_hydrogens(min_distance + 0.01), min_distance=min_distance)
+
+
+def _chain(n_atoms, spacing=1.1):
+    """A straight chain of carbons, ``spacing`` apart."""
+    return np.column_stack(
+        [np.full(n_atoms, 6.0), np.zeros((n_atoms, 2)), spacing * np.arange(n_atoms)]
+    )
+
+
+def test_the_last_atom_of_a_full_width_molecule_is_checked():
+    # QM9's largest molecules have 29 atoms: the last row of the array is a real atom.
+    X = _chain(29)[None]
+    assert n_atoms(check_molecules(X)).tolist() == [29]
+    close = X.copy()
+    close[0, 28, 1:] = close[0, 27, 1:] + [0.3, 0.0, 0.0]  # 0.3 A from atom 27
+    with pytest.raises(ValueError, match="molecule 0: atoms 27 and 28 are 0.3 A apart"):
+        check_molecules(close)
+    for column, value in ((0, 6.5), (3, np.nan)):
+        with pytest.raises(ValueError, match="molecule 0: "):
+            check_molecules(corrupt(X, 0, 28, column, value))
+
+
+def test_the_distance_check_names_the_right_molecule_beyond_the_first_thousands():
+    # Distances are checked a few thousand molecules at a time; the index in the
+    # error must still be the molecule's index in X.
+    X = np.repeat(_two_hydrogens(0.74), 9000, axis=0)
+    check_molecules(X)
+    X[8500, 1, 3] = 0.2
+    with pytest.raises(ValueError, match="molecule 8500: atoms 0 and 1 are 0.2 A apart"):
+        check_molecules(X)
+
+
+def test_max_atoms_equal_to_the_largest_molecule_keeps_every_atom():
+    X = np.pad(_chain(29)[None], ((0, 0), (0, 3), (0, 0)))  # 29 atoms, 32 rows
+    narrowed = to_array(X, max_atoms=29)
+    np.testing.assert_array_equal(narrowed, X[:, :29])
+    with pytest.raises(ValueError, match="molecule 0: has 29 atoms, more than max_atoms=28"):
+        to_array(X, max_atoms=28)
+    assert [len(a) for a in to_atoms(narrowed)] == [29]
+    assert len(to_zr(narrowed)[0][0]) == 29

@@ -57,3 +57,20 @@ def test_atom_density_matches_a_direct_sum(qm9_subset):
             phi = radial_basis(r[None], 3.0, 4)[0]
             expected[:, species[j]] += np.outer(y.numpy(), phi.numpy())
     np.testing.assert_allclose(density[0], expected.reshape(9, 20), atol=1e-5)
+
+
+@pytest.mark.parametrize(("radius", "n_radial"), [(3.0, 4), (5.0, 12)])
+def test_radial_gaussians_are_centred_evenly_on_zero_to_radius(radius, n_radial):
+    centres = np.linspace(0.0, radius, n_radial)[:-1]  # the last one sits on the cutoff
+    r = torch.tensor(centres, dtype=torch.float64)
+    phi = radial_basis(r, radius=radius, n_radial=n_radial).numpy()
+    envelope = 0.5 * (np.cos(np.pi * centres / radius) + 1.0)
+    # At its own centre a Gaussian is 1, so phi_k(c_k) is the cosine envelope alone,
+    # and it is the largest of the basis functions there.
+    np.testing.assert_allclose(np.diag(phi), envelope, rtol=1e-12)
+    assert np.all(np.argmax(phi, axis=1) == np.arange(n_radial - 1))
+    # Halfway to the cutoff the envelope is exactly one half.
+    half = radial_basis(torch.tensor([radius / 2], dtype=torch.float64), radius, n_radial)
+    width = radius / (n_radial - 1)
+    gauss = np.exp(-0.5 * ((radius / 2 - np.linspace(0, radius, n_radial)) / width) ** 2)
+    np.testing.assert_allclose(half[0].numpy(), 0.5 * gauss, rtol=1e-12)

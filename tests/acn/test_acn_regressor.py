@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import KFold, learning_curve
+from skorch.callbacks import Callback
 
 from acn_sklearn import ACNRegressor
 
@@ -237,3 +238,96 @@ def test_statistics_reach_the_network(qm9_subset, tiny):
     expected = np.linalg.lstsq(counts.astype(float), y[:60], rcond=None)[0]
     np.testing.assert_allclose(stats.element_baseline[:, 0].numpy(), expected, rtol=1e-5)
     assert float(stats.loss_scale[0]) == pytest.approx(np.std(y[:60]), rel=1e-6)
+
+
+class _RecordTargets(Callback):
+    """Record, per epoch, the targets of the training and of the validation batches."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append({True: [], False: []})
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        self.epochs[-1][training] += batch[1][:, 0].tolist()
+
+
+@pytest.mark.parametrize(("fraction", "n_valid"), [(0.25, 15), (0.1, 6)])
+def test_validation_molecules_are_never_trained_on(qm9_subset, tiny, fraction, n_valid):
+    X, _ = qm9_subset
+    y = 100.0 + np.arange(60.0)  # one distinct target per molecule (exact in float32)
+    record = _RecordTargets()
+    tiny["batch_size"] = 10  # the last training batch is a partial one
+    ACNRegressor(
+        max_epochs=2,
+        validation_fraction=fraction,
+        random_state=0,
+        callbacks=[("record", record)],
+        **tiny,
+    ).fit(X[:60], y)
+    assert len(record.epochs) == 2
+    for epoch in record.epochs:
+        train, valid = epoch[True], epoch[False]
+        assert sorted(train) == sorted(set(train)), "each molecule once per epoch"
+        assert len(valid) == len(set(valid)) == n_valid
+        assert not set(train) & set(valid)
+        assert set(train) | set(valid) == set(y)
+    assert set(record.epochs[0][False]) == set(record.epochs[1][False]), "one fixed split"
+
+
+def test_without_validation_every_molecule_is_trained_on_each_epoch(qm9_subset, tiny):
+    X, _ = qm9_subset
+    y = 100.0 + np.arange(45.0)
+    record = _RecordTargets()
+    tiny["batch_size"] = 10
+    ACNRegressor(max_epochs=2, validation_fraction=0, callbacks=[("record", record)], **tiny).fit(
+        X[:45], y
+    )
+    for epoch in record.epochs:
+        assert sorted(epoch[True]) == list(y) and epoch[False] == []
+
+
+def _element_counts(X, elements):
+    return np.array([[np.sum(m[:, 0] == z) for z in elements] for m in X], dtype=float)
+
+
+def test_sigmoid_output_spans_the_training_range_widened_by_five_percent(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=1, output="sigmoid", pooling="power", **tiny)
+    model.fit(X[:80], y[:80])
+    low, high = y[:80].min(), y[:80].max()
+    module = model.module_
+    assert module.target_shift.item() == pytest.approx(low - 0.05 * (high - low), rel=1e-6)
+    assert module.target_scale.item() == pytest.approx(1.1 * (high - low), rel=1e-6)
+    assert not module.element_baseline.any()
+    # Every prediction lies inside the widened range, however extreme the molecule.
+    pred = model.predict(X[80:200])
+    assert np.all((pred > low - 0.05 * (high - low)) & (pred < high + 0.05 * (high - low)))
+
+
+def test_linear_output_baseline_is_the_least_squares_fit_on_element_counts(qm9_subset, tiny):
+    X, y = qm9_subset
+    Y = np.column_stack([y[:120], 3.0 * y[:120] + 7.0])  # two outputs, two baselines
+    model = ACNRegressor(max_epochs=1, output="linear", **tiny).fit(X[:120], Y)
+    np.testing.assert_array_equal(model.elements_, [1, 6, 7, 8, 9])
+    counts = _element_counts(np.asarray(X[:120]), [1, 6, 7, 8, 9])
+    baseline = model.module_.element_baseline.double().numpy()  # (element, output)
+    residual = Y - counts @ baseline
+    # Normal equations: the residual is orthogonal to every element's count.
+    scale = np.abs(counts.T @ Y).max()
+    assert np.abs(counts.T @ residual).max() < 1e-5 * scale
+    torch.testing.assert_close(
+        model.module_.target_shift.double(),
+        torch.as_tensor(residual.mean(axis=0)),
+        rtol=1e-3,
+        atol=1e-3,
+    )
+    torch.testing.assert_close(
+        model.module_.target_scale.double(),
+        torch.as_tensor(residual.std(axis=0)),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    torch.testing.assert_close(model.statistics_.loss_scale.double(), torch.as_tensor(Y.std(axis=0)))

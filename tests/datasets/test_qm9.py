@@ -185,3 +185,76 @@ def test_stale_cache_is_rebuilt(tmp_path, counted_parser, monkeypatch):
 
 def test_cache_lands_in_data_home(data_home, qm9):
     assert cache_file(data_home).stat().st_size > 1_000_000
+
+
+#: Free-atom energies (hartree) of QM9's atomref table (B3LYP/6-31G(2df,p)), typed
+#: in from the QM9 paper's data, independently of the package's own table.
+ATOMREF = {
+    "U0": {1: -0.500273, 6: -37.846772, 7: -54.583861, 8: -75.064579, 9: -99.718730},
+    "U": {1: -0.498857, 6: -37.845355, 7: -54.582445, 8: -75.063162, 9: -99.717314},
+    "H": {1: -0.497912, 6: -37.844411, 7: -54.581501, 8: -75.062219, 9: -99.716370},
+    "G": {1: -0.510927, 6: -37.861317, 7: -54.598897, 8: -75.079532, 9: -99.733544},
+}
+
+#: QM9 id -> (SMILES, element counts): methane, water, CF4 (fluorine) and
+#: 2,2,4,4-tetramethylpentane (C9H20, 29 atoms, the largest size in QM9).
+HAND_MOLECULES = {
+    1: ("C", {6: 1, 1: 4}),
+    3: ("O", {8: 1, 1: 2}),
+    184: ("FC(F)(F)F", {6: 1, 9: 4}),
+    57518: ("CC(C)(C)CC(C)(C)C", {6: 9, 1: 20}),
+}
+
+
+def test_methane_raw_properties_are_the_published_record(qm9):
+    # QM9 record dsgdb9nsd_000001 (methane), in QM9's own units and order.
+    published = {
+        "A": 157.7118,
+        "B": 157.70997,
+        "C": 157.70699,
+        "mu": 0.0,
+        "alpha": 13.21,
+        "homo": -0.3877,
+        "lumo": 0.1171,
+        "gap": 0.5048,
+        "r2": 35.3641,
+        "zpve": 0.044749,
+        "U0": -40.47893,
+        "U": -40.476062,
+        "H": -40.475117,
+        "G": -40.498597,
+        "Cv": 6.469,
+    }
+    assert qm9.ids[0] == 1
+    for name, value in published.items():
+        assert qm9.target[0, qm9.target_names.index(name)] == pytest.approx(value, abs=1e-9), name
+    # Its atomization energy at 0 K, -396.0 kcal/mol, as quoted in the QM9 literature.
+    U0_atomization = qm9.target[0, qm9.target_names.index("U0_atomization")]
+    assert U0_atomization == pytest.approx(-396.0, abs=0.05)
+
+
+@pytest.mark.parametrize("kind", ["U0", "U", "H", "G"])
+def test_every_atomization_energy_matches_a_hand_computation(qm9, kind):
+    row_of_id = {qm9_id: row for row, qm9_id in enumerate(qm9.ids)}
+    for qm9_id, (smiles, counts) in HAND_MOLECULES.items():
+        row = row_of_id[qm9_id]
+        assert qm9.smiles[row] == smiles
+        Z = qm9.data[row, :, 0]
+        assert {int(z): int(np.sum(Z == z)) for z in np.unique(Z[Z > 0])} == counts
+        energy = qm9.target[row, qm9.target_names.index(kind)]
+        atoms = sum(n * ATOMREF[kind][z] for z, n in counts.items())
+        expected = (energy - atoms) * 627.509474
+        got = qm9.target[row, qm9.target_names.index(f"{kind}_atomization")]
+        assert got == pytest.approx(expected, abs=1e-6), (kind, smiles)
+        assert qm9.target_units[f"{kind}_atomization"] == "kcal/mol"
+
+
+def test_the_largest_molecules_fill_every_row(qm9):
+    counts = np.count_nonzero(qm9.data[:, :, 0], axis=1)
+    assert counts.max() == 29
+    largest = qm9.data[counts == 29]
+    assert np.all(largest[:, -1, 0] > 0), "the 29th atom of a 29-atom molecule must be kept"
+    # C9H20: the last row holds a hydrogen with real coordinates.
+    row = list(qm9.ids).index(57518)
+    assert qm9.data[row, 28, 0] == 1 and np.any(qm9.data[row, 28, 1:] != 0)
+    assert qm9.mulliken_charges[row, 28] != 0

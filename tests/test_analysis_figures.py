@@ -1,0 +1,60 @@
+"""Report numbers against hand computations: errors by element and the parity outliers."""
+
+import numpy as np
+import pytest
+
+from acn_sklearn.analysis import mae_by_element
+from acn_sklearn.figures import plot_parity
+from acn_sklearn.learning_curve import Cell
+
+# Methane, water, ammonia, methanol (rows [Z, x, y, z]; coordinates do not matter here).
+FORMULAS = ["CH4", "H2O", "H3N", "CH4O"]
+CHARGES = [[6, 1, 1, 1, 1], [8, 1, 1], [7, 1, 1, 1], [6, 8, 1, 1, 1, 1]]
+
+
+def _molecules():
+    X = np.zeros((len(CHARGES), 6, 4))
+    for i, z in enumerate(CHARGES):
+        X[i, : len(z), 0] = z
+        X[i, : len(z), 3] = np.arange(len(z))
+    return X
+
+
+def test_mae_by_element_averages_over_the_molecules_holding_each_element():
+    X = _molecules()
+    y = np.array([10.0, 20.0, 30.0, 40.0])
+    predictions = y + np.array([1.0, -2.0, 4.0, -8.0])
+    by_element = mae_by_element(X, y, predictions)
+    assert by_element == {
+        "H": {"n_molecules": 4, "mae": pytest.approx((1 + 2 + 4 + 8) / 4)},
+        "C": {"n_molecules": 2, "mae": pytest.approx((1 + 8) / 2)},
+        "N": {"n_molecules": 1, "mae": pytest.approx(4.0)},
+        "O": {"n_molecules": 2, "mae": pytest.approx((2 + 8) / 2)},
+    }
+    # Several outputs: a molecule's error is the mean over its outputs.
+    two = mae_by_element(X, np.column_stack([y, y]), np.column_stack([predictions, y]))
+    assert two["N"]["mae"] == pytest.approx(2.0)
+
+
+def test_parity_outliers_are_the_largest_errors_largest_first(tmp_path):
+    X = _molecules()
+    reference = np.array([-400.0, -200.0, -300.0, -500.0])
+    errors = np.array([0.5, -6.0, 2.0, -1.0])
+    cell = Cell(
+        model="cm",
+        n_train=10,
+        repeat=0,
+        mae=float(np.abs(errors).mean()),
+        fit_s=0.0,
+        predict_s=0.0,
+        test_indices=np.arange(4),
+        predictions=reference + errors,
+    )
+    smiles = np.array(["C", "O", "N", "CO"])
+    outliers = plot_parity(cell, reference, X, smiles, tmp_path / "p.png", "kcal/mol", 3)
+    assert [o["smiles"] for o in outliers] == ["O", "N", "CO"]
+    assert [o["formula"] for o in outliers] == ["H2O", "H3N", "CH4O"]
+    np.testing.assert_allclose([o["error"] for o in outliers], [-6.0, 2.0, -1.0])
+    np.testing.assert_allclose([o["reference"] for o in outliers], [-200.0, -300.0, -500.0])
+    np.testing.assert_allclose([o["prediction"] for o in outliers], [-206.0, -298.0, -501.0])
+    assert (tmp_path / "p.png").stat().st_size > 0
