@@ -1,4 +1,4 @@
-"""skorch callbacks of the ACN training loop: validation MAE in target units, NaN guard."""
+"""skorch callbacks of the ACN training loop: validation MAE, NaN guard, weight averaging."""
 
 from __future__ import annotations
 
@@ -40,3 +40,15 @@ class StopOnNaN(Callback):
                 f"{epoch}. Lower `lr`, check the targets for extreme values, or use a "
                 "smaller `batch_size`."
             )
+
+
+class UpdateAverage(Callback):
+    """After every training step, fold the weights into their moving average.
+
+    For a net whose ``module_`` is an
+    :class:`~acn_sklearn.acn._network.AveragedNetwork`.
+    """
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            net.module_.update()

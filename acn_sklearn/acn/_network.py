@@ -2,37 +2,93 @@
 
 Every atom-wise quantity here is already rotation-, translation- and
 mirror-invariant: spherical-harmonic channels of degree ``l > 0`` are contracted
-over ``m`` (a learned power spectrum) before any dense layer. Atoms are stored
-flat (no padding), so padding can neither become a neighbour nor enter pooling.
+over ``m`` (a learned power spectrum: 3-body; optionally a learned bispectrum:
+4-body) before any dense layer. Atoms are stored flat (no padding), so padding
+can neither become a neighbour nor enter pooling.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
+from e3nn import o3
 from torch import nn
 from torch.nn.functional import softplus
+from torch.optim.swa_utils import AveragedModel
 
 from ._data import MoleculeBatch
 from ._statistics import TrainingStatistics
 
 
-def _invariants(per_degree: list[torch.Tensor]) -> torch.Tensor:
-    """Rotation- and mirror-invariant features of equivariant channel pairs.
+def bispectrum_degrees(cloud_order: int) -> list[tuple[int, int, int]]:
+    """Degree triples ``l1 <= l2 <= l3`` of the bispectrum invariants.
 
-    ``per_degree[l]`` has shape (n, 2l + 1, 2 * channels): two channel sets
-    ``A, B`` of degree ``l``. Returns (n, channels * (cloud_order + 1)): the
-    degree-0 component of ``A`` and, per degree, the mean over ``m`` of
-    ``A_lm * B_lm`` (a learned power spectrum).
+    Every triple of degrees ``1 .. cloud_order - 1`` that can couple to a scalar
+    (triangle inequality) with an even sum, so the invariant is also unchanged by
+    reflections. Triples with a degree 0 are left out: they are a degree-0
+    channel times a power-spectrum term, which the dense layers can form.
     """
-    parts = []
-    for degree, ab in enumerate(per_degree):
-        a, b = ab.chunk(2, dim=-1)
-        if degree == 0:
-            parts.append(a[:, 0])
-        parts.append((a * b).mean(dim=1))
-    return torch.cat(parts, dim=1)
+    degrees = range(1, cloud_order)
+    return [
+        (a, b, c)
+        for a, b, c in itertools.combinations_with_replacement(degrees, 3)
+        if c <= a + b and (a + b + c) % 2 == 0
+    ]
+
+
+class Invariants(nn.Module):
+    """Rotation- and mirror-invariant features of equivariant channel sets.
+
+    The input ``per_degree[l]`` has shape (n, 2l + 1, n_inputs): per degree, the
+    channel sets ``A`` and ``B`` (``channels`` each) and, with ``body_order=4``,
+    ``D`` (``bispectrum_channels``). The output is, per channel, the degree-0
+    component of ``A``, the power spectrum ``mean_m A_lm B_lm`` of every degree
+    (3-body terms) and, with ``body_order=4``, the bispectrum
+    ``sum_{m1 m2 m3} C(l1 m1, l2 m2, l3 m3) D_{l1 m1} D_{l2 m2} D_{l3 m3}`` of every
+    triple of :func:`bispectrum_degrees` (4-body terms), with ``C`` e3nn's
+    Wigner 3j symbols in the basis of its real spherical harmonics.
+
+    Parameters
+    ----------
+    channels : int
+        Channels of the power spectrum.
+    cloud_order : int
+        Number of degrees.
+    body_order : {3, 4}
+        3: power spectrum; 4: also the bispectrum.
+    bispectrum_channels : int, default=0
+        Channels of the bispectrum (``body_order=4``).
+    """
+
+    def __init__(
+        self, channels: int, cloud_order: int, body_order: int, bispectrum_channels: int = 0
+    ):
+        super().__init__()
+        self.channels = channels
+        self.triples = bispectrum_degrees(cloud_order) if body_order == 4 else []
+        self.bispectrum_channels = bispectrum_channels if self.triples else 0
+        for i, triple in enumerate(self.triples):
+            self.register_buffer(f"wigner_3j_{i}", o3.wigner_3j(*triple).flatten(0, 1))
+        self.n_inputs = 2 * channels + self.bispectrum_channels
+        self.n_features = channels * (cloud_order + 1) + self.bispectrum_channels * len(
+            self.triples
+        )
+
+    def forward(self, per_degree: list[torch.Tensor]) -> torch.Tensor:
+        c = self.channels
+        parts = [per_degree[0][:, 0, :c]]
+        parts += [(x[..., :c] * x[..., c : 2 * c]).mean(dim=1) for x in per_degree]
+        if self.triples:
+            n, k = len(per_degree[0]), self.bispectrum_channels
+            # One row per (atom, channel): D of degree l as (n * k, 2l + 1).
+            d = [x[..., 2 * c :].transpose(1, 2).reshape(n * k, -1) for x in per_degree]
+            for i, (a, b, l3) in enumerate(self.triples):
+                outer = (d[a][:, :, None] * d[b][:, None, :]).flatten(1)
+                coupled = outer @ getattr(self, f"wigner_3j_{i}")  # (n * k, 2 l3 + 1)
+                parts.append((coupled * d[l3]).sum(dim=1).view(n, k))
+        return torch.cat(parts, dim=1)
 
 
 class DensityCloud(nn.Module):
@@ -60,27 +116,39 @@ class DensityCloud(nn.Module):
         Output channels per degree.
     cloud_order : int
         Number of degrees (``0 .. cloud_order - 1``).
+    body_order : {3, 4}
+        Invariants of :class:`Invariants`: power spectrum, or also bispectrum.
+    bispectrum_channels : int
+        Channels of the bispectrum.
     """
 
-    def __init__(self, n_centres: int, n_inputs: int, channels: int, cloud_order: int):
+    def __init__(
+        self,
+        n_centres: int,
+        n_inputs: int,
+        channels: int,
+        cloud_order: int,
+        body_order: int = 3,
+        bispectrum_channels: int = 0,
+    ):
         super().__init__()
+        self.invariants = Invariants(channels, cloud_order, body_order, bispectrum_channels)
         scale = 1.0 / math.sqrt(n_inputs)
         self.weight = nn.Parameter(
-            scale * torch.randn(n_centres, cloud_order, n_inputs, 2 * channels)
+            scale * torch.randn(n_centres, cloud_order, n_inputs, self.invariants.n_inputs)
         )
         # Root mean square of each density column per degree, set from the training data.
         self.register_buffer("density_scale", torch.ones(cloud_order, n_inputs))
 
     @property
     def n_features(self) -> int:
-        _, cloud_order, _, channels = self.weight.shape
-        return channels // 2 * (cloud_order + 1)
+        return self.invariants.n_features
 
     def forward(self, density: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         weight = self.weight / self.density_scale[:, :, None]
         per_degree = [density[:, d * d : (d + 1) ** 2] for d in range(weight.shape[1])]
         if len(weight) == 1:
-            return _invariants([x @ w for x, w in zip(per_degree, weight[0], strict=True)])
+            return self.invariants([x @ w for x, w in zip(per_degree, weight[0], strict=True)])
         centres = [torch.nonzero(species == s).squeeze(1) for s in range(len(weight))]
         mixed = []
         for d, x in enumerate(per_degree):
@@ -88,7 +156,7 @@ class DensityCloud(nn.Module):
             for s, atoms in enumerate(centres):
                 out = out.index_copy(0, atoms, x[atoms] @ weight[s, d])
             mixed.append(out)
-        return _invariants(mixed)
+        return self.invariants(mixed)
 
 
 class NeighbourCloud(nn.Module):
@@ -105,10 +173,11 @@ class NeighbourCloud(nn.Module):
         self.channels = channels
         self.features = nn.Linear(atom_dim, 2 * channels)
         self.radial = nn.Linear(n_radial, 2 * channels * cloud_order, bias=False)
+        self.invariants = Invariants(channels, cloud_order, body_order=3)
 
     @property
     def n_features(self) -> int:
-        return self.channels * (self.cloud_order + 1)
+        return self.invariants.n_features
 
     def forward(self, h: torch.Tensor, batch: MoleculeBatch) -> torch.Tensor:
         n_pairs = len(batch.centre)
@@ -120,7 +189,7 @@ class NeighbourCloud(nn.Module):
             message = (g * r[:, d])[:, None, :] * harmonics
             summed = h.new_zeros(len(h), 2 * d + 1, 2 * self.channels)
             per_degree.append(summed.index_add_(0, batch.centre, message))
-        return _invariants(per_degree)
+        return self.invariants(per_degree)
 
 
 class ACNModule(nn.Module):
@@ -148,6 +217,8 @@ class ACNModule(nn.Module):
         output: str,
         potentials: bool,
         element_clouds: bool,
+        body_order: int = 3,
+        bispectrum_channels: int = 16,
     ):
         super().__init__()
         self.pooling = pooling
@@ -156,7 +227,12 @@ class ACNModule(nn.Module):
         self.potentials = potentials
         self.embedding = nn.Embedding(n_species, embedding_dim)
         self.cloud = DensityCloud(
-            n_species if element_clouds else 1, n_species * n_radial, cloud_channels, cloud_order
+            n_species if element_clouds else 1,
+            n_species * n_radial,
+            cloud_channels,
+            cloud_order,
+            body_order,
+            bispectrum_channels,
         )
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
@@ -231,3 +307,43 @@ class ACNModule(nn.Module):
             return self.target_shift + self.target_scale * torch.sigmoid(z)
         baseline = self._sum_over_molecules(self.element_baseline[batch.species], batch)
         return baseline + self.target_shift + self.target_scale * z
+
+
+class AveragedNetwork(nn.Module):
+    """A network and the exponential moving average of its weights.
+
+    In training mode the network itself runs (and learns); in evaluation mode
+    (validation, prediction) its average runs. :meth:`update` folds the current
+    weights into the average after every optimizer step,
+    ``average <- d * average + (1 - d) * weights`` with
+    ``d = min(decay, (1 + t) / (10 + t))`` at update ``t`` (the first update copies
+    the weights; the warm-up keeps early averages from clinging to the initial
+    weights). The average's parameters take no gradient. Saving and restoring the
+    module's state (early stopping keeps the best epoch's) keeps both.
+
+    Parameters
+    ----------
+    network : ACNModule
+        The network, its training statistics already set.
+    decay : float
+        Weight of the old average in each update.
+    """
+
+    def __init__(self, network: ACNModule, decay: float):
+        super().__init__()
+        self.network = network
+        self.decay = decay
+        self.average = AveragedModel(network, avg_fn=self._moving_average)
+        self.average.requires_grad_(False)
+
+    def _moving_average(self, average, weights, n_averaged):
+        n = float(n_averaged)
+        d = min(self.decay, (1.0 + n) / (10.0 + n))
+        return average + (1.0 - d) * (weights - average)
+
+    def update(self) -> None:
+        """Fold the network's current weights into the average."""
+        self.average.update_parameters(self.network)
+
+    def forward(self, batch: MoleculeBatch) -> torch.Tensor:
+        return self.network(batch) if self.training else self.average(batch)

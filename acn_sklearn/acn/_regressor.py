@@ -14,9 +14,9 @@ from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, Passthrough
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ..molecules import check_elements, check_molecules, check_targets, element_counts, elements_in
-from ._callbacks import StopOnNaN, ValidationMAE
+from ._callbacks import StopOnNaN, UpdateAverage, ValidationMAE
 from ._data import MoleculeDataset, featurize
-from ._network import ACNModule
+from ._network import ACNModule, AveragedNetwork
 from ._runtime import torch_cpu_settings
 from ._statistics import training_statistics
 
@@ -39,6 +39,8 @@ _MODULE_PARAMETERS = (
     "output",
     "potentials",
     "element_clouds",
+    "body_order",
+    "bispectrum_channels",
 )
 
 #: skorch parameters this estimator fixes, and why.
@@ -114,6 +116,18 @@ class ACNRegressor(NeuralNetRegressor):
         Behler-Parrinello and SOAP models do. ``False`` shares one set of
         weights across elements (the paper). How each choice measured on QM9:
         ``docs/benchmarks/acn.md``.
+    body_order : {3, 4}, default=3
+        Invariants of the first AtomCloud convolution: 3, a learned power
+        spectrum (products of two neighbour densities: 3-body terms); 4, also a
+        learned bispectrum (three densities coupled by Clebsch-Gordan
+        coefficients: 4-body terms, as in ACE and MACE).
+    bispectrum_channels : int, default=16
+        Channels of the bispectrum (``body_order=4``), each the product of one
+        learned density with itself twice, per degree triple.
+    ema_decay : float or None, default=None
+        If set, the network validates and predicts with the exponential moving
+        average of its weights (updated after every step with this decay, e.g.
+        0.999), as NequIP and MACE do; None uses the weights themselves.
     lr : float, default=3e-3
         Adam learning rate.
     batch_size : int, default=32
@@ -166,8 +180,9 @@ class ACNRegressor(NeuralNetRegressor):
         Nuclear charges seen in ``fit``; other elements cannot be predicted.
     n_outputs_ : int
         Number of targets.
-    module_ : ACNModule
-        The trained network (holds the fitted feature and target statistics).
+    module_ : ACNModule or AveragedNetwork
+        The trained network (holds the fitted feature and target statistics);
+        with ``ema_decay``, the network and its average.
     statistics_ : TrainingStatistics
         Feature and target statistics of the training data.
     history_ : skorch.History
@@ -215,6 +230,9 @@ class ACNRegressor(NeuralNetRegressor):
         output="linear",
         potentials=True,
         element_clouds=False,
+        body_order=3,
+        bispectrum_channels=16,
+        ema_decay=None,
         lr=3e-3,
         batch_size=32,
         max_epochs=300,
@@ -257,6 +275,9 @@ class ACNRegressor(NeuralNetRegressor):
         self.output = output
         self.potentials = potentials
         self.element_clouds = element_clouds
+        self.body_order = body_order
+        self.bispectrum_channels = bispectrum_channels
+        self.ema_decay = ema_decay
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.lr_patience = lr_patience
@@ -283,6 +304,8 @@ class ACNRegressor(NeuralNetRegressor):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("stop_on_nan", StopOnNaN()),
         ]
+        if self.ema_decay is not None:
+            callbacks.append(("update_average", UpdateAverage()))
         if self.lr_schedule == "cosine":
             callbacks.append(
                 ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self.max_epochs))
@@ -323,6 +346,10 @@ class ACNRegressor(NeuralNetRegressor):
             raise ValueError(f"n_clouds must be an integer >= 1, got {self.n_clouds!r}")
         if not self.radius > 0:
             raise ValueError(f"radius must be positive, got {self.radius!r}")
+        if self.body_order not in (3, 4):
+            raise ValueError(f"body_order must be 3 or 4, got {self.body_order!r}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
@@ -382,13 +409,22 @@ class ACNRegressor(NeuralNetRegressor):
 
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""
-        self.module_ = ACNModule(
+        network = ACNModule(
             n_species=len(self.elements_),
             n_outputs=self.n_outputs_,
             **{name: getattr(self, name) for name in _MODULE_PARAMETERS},
         )
-        self.module_.set_statistics(self.statistics_)
+        network.set_statistics(self.statistics_)
+        self.module_ = (
+            network if self.ema_decay is None else AveragedNetwork(network, self.ema_decay)
+        )
         return self
+
+    def get_all_learnable_params(self):
+        """The parameters the optimizer trains (a weight average's take no gradient)."""
+        for name, parameter in super().get_all_learnable_params():
+            if parameter.requires_grad:
+                yield name, parameter
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Random train/validation split of the (featurized) training data."""
