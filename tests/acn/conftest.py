@@ -15,12 +15,15 @@ def tiny():
     return dict(TINY)
 
 
-@pytest.fixture(scope="session", params=["paper", "default"])
+@pytest.fixture(scope="session", params=["paper", "default", "four-body"])
 def fitted(request, qm9_subset):
-    """An ACNRegressor fitted briefly on 200 molecules, in both head configurations."""
+    """An ACNRegressor fitted briefly on 200 molecules: both head configurations, and
+    the bispectrum with a weight average."""
     X, y = qm9_subset
     if request.param == "paper":
         extra = dict(n_clouds=1, pooling="power", output="sigmoid")
-    else:
+    elif request.param == "default":
         extra = dict(n_clouds=2, pooling="sum", output="linear")
+    else:
+        extra = dict(body_order=4, bispectrum_channels=3, ema_decay=0.9, cloud_order=4)
     return ACNRegressor(max_epochs=2, random_state=0, **TINY, **extra).fit(X[:200], y[:200])

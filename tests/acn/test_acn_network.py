@@ -241,3 +241,76 @@ def test_neighbour_cloud_matches_a_sum_over_neighbours(qm9_subset):
             Y = batch.harmonics[p, d * d : (d + 1) ** 2]  # (2d + 1,)
             A[d][i] += Y[:, None] * (R * g[j])[None, :]
     torch.testing.assert_close(out, _invariants_by_hand(A, 6), rtol=1e-4, atol=1e-5)
+
+
+def test_bispectrum_degrees_by_hand():
+    from acn_sklearn.acn._network import bispectrum_degrees
+
+    assert bispectrum_degrees(2) == []  # degree 1 alone: 1 + 1 + 1 is odd
+    assert bispectrum_degrees(3) == [(1, 1, 2), (2, 2, 2)]
+    assert bispectrum_degrees(4) == [(1, 1, 2), (1, 2, 3), (2, 2, 2), (2, 3, 3)]
+
+
+def test_bispectrum_matches_a_direct_clebsch_gordan_contraction(qm9_subset):
+    """The 4-body invariants against explicit loops over m1, m2, m3 (numpy, float64)."""
+    from e3nn import o3
+
+    torch.manual_seed(6)
+    batch, _ = _data(qm9_subset, n=2)
+    channels, bispectrum = 6, 4
+    cloud = DensityCloud(1, 25, channels, 3, body_order=4, bispectrum_channels=bispectrum)
+    with torch.no_grad():
+        out = cloud(batch.density, batch.species).double().numpy()
+    w = cloud.weight[0].detach().double().numpy()
+    density = batch.density.double().numpy()
+    power = out[:, : channels * 4]
+    A = [density[:, d * d : (d + 1) ** 2] @ w[d] for d in range(3)]  # (n, 2d + 1, 16)
+    power_by_hand = _invariants_by_hand(
+        [torch.from_numpy(a[..., : 2 * channels]) for a in A], channels
+    )
+    np.testing.assert_allclose(power, power_by_hand.numpy(), rtol=1e-4, atol=1e-6)
+    expected = []
+    for l1, l2, l3 in [(1, 1, 2), (2, 2, 2)]:
+        cg = o3.wigner_3j(l1, l2, l3).double().numpy()
+        value = np.zeros((len(density), bispectrum))
+        for i in range(len(density)):
+            for k in range(bispectrum):
+                D = [a[i, :, 2 * channels + k] for a in A]
+                for m1 in range(2 * l1 + 1):
+                    for m2 in range(2 * l2 + 1):
+                        for m3 in range(2 * l3 + 1):
+                            value[i, k] += cg[m1, m2, m3] * D[l1][m1] * D[l2][m2] * D[l3][m3]
+        expected.append(value)
+    bispectrum_part = out[:, channels * 4 :]
+    assert bispectrum_part.shape[1] == 2 * bispectrum
+    np.testing.assert_allclose(bispectrum_part, np.hstack(expected), rtol=1e-4, atol=1e-6)
+    assert np.abs(bispectrum_part).max() > 1e-3  # not trivially zero
+
+
+def test_bispectrum_is_invariant_to_a_rotation_with_reflection(qm9_subset):
+    """Rotating (and mirroring) a molecule leaves every invariant of the cloud unchanged."""
+    from scipy.stats import special_ortho_group
+
+    X = np.array(qm9_subset[0][:3])
+    rotation = special_ortho_group.rvs(3, random_state=0) @ np.diag([1.0, -1.0, 1.0])
+    moved = X.copy()
+    real = X[:, :, 0] > 0
+    moved[:, :, 1:][real] = X[:, :, 1:][real] @ rotation.T
+    torch.manual_seed(7)
+    cloud = DensityCloud(1, 25, 6, 4, body_order=4, bispectrum_channels=5)
+    outputs = []
+    for molecules in (X, moved):
+        ds = featurize(
+            molecules,
+            None,
+            elements=ELEMENTS,
+            radius=3.0,
+            cloud_order=4,
+            n_radial=5,
+            keep_pairs=False,
+        )
+        batch, _ = ds.batch(np.arange(3))
+        with torch.no_grad():
+            outputs.append(cloud(batch.density, batch.species))
+    assert outputs[0].shape[1] == 6 * 5 + 5 * 4
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)

@@ -330,4 +330,58 @@ def test_linear_output_baseline_is_the_least_squares_fit_on_element_counts(qm9_s
         rtol=1e-4,
         atol=1e-4,
     )
-    torch.testing.assert_close(model.statistics_.loss_scale.double(), torch.as_tensor(Y.std(axis=0)))
+    torch.testing.assert_close(
+        model.statistics_.loss_scale.double(), torch.as_tensor(Y.std(axis=0))
+    )
+
+
+def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
+    """The average equals an EMA (with warm-up) recomputed from the weights after each step."""
+    from skorch.callbacks import Callback
+
+    class Record(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                snapshots.append(net.module_.network.head[-1].weight.detach().clone())
+
+    snapshots = []
+    X, y = qm9_subset
+    decay = 0.8
+    model = ACNRegressor(
+        max_epochs=3,
+        random_state=0,
+        validation_fraction=0,
+        ema_decay=decay,
+        callbacks=[("record", Record())],
+        **tiny,
+    ).fit(X[:120], y[:120])
+    assert len(snapshots) == 3 * 3  # 120 molecules in batches of 50, three epochs
+    average = snapshots[0]
+    for t, weights in enumerate(snapshots[1:], start=1):
+        d = min(decay, (1 + t) / (10 + t))
+        average = d * average + (1 - d) * weights
+    torch.testing.assert_close(model.module_.average.module.head[-1].weight, average)
+    assert not torch.allclose(average, snapshots[-1])
+    # Only the network's parameters are trained; predictions come from the average.
+    trained = {name for name, _ in model.get_all_learnable_params()}
+    assert trained and all(name.startswith("network.") for name in trained)
+    batch, _ = model._featurize(np.asarray(X[:10])).batch(np.arange(10))
+    with torch.no_grad():
+        from_average = model.module_.average(batch)[:, 0].numpy()
+        from_network = model.module_.network(batch)[:, 0].numpy()
+    prediction = model.predict(X[:10])
+    np.testing.assert_allclose(prediction, from_average, rtol=1e-6)
+    assert not np.allclose(prediction, from_network, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"body_order": 5}, "body_order must be 3 or 4"),
+        ({"ema_decay": 1.0}, r"ema_decay must be in \(0, 1\)"),
+    ],
+)
+def test_higher_order_parameters_are_checked(qm9_subset, params, message):
+    X, y = qm9_subset
+    with pytest.raises(ValueError, match=message):
+        ACNRegressor(**params).fit(X[:20], y[:20])
