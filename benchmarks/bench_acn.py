@@ -53,7 +53,7 @@ def _training_stats(network: ACNRegressor, n_train: int) -> dict:
     seconds = np.array(history[:, "dur"])
     return {
         "n_fit": n_fit,
-        "n_params": sum(p.numel() for p in network.module_.parameters()),
+        "n_params": sum(p.numel() for _, p in network.get_all_learnable_params()),
         "epochs": len(history),
         "best_valid": min(history[:, "valid_mae"]) if network.validation_fraction else np.nan,
         "mean_rate": n_fit / seconds.mean(),
@@ -68,7 +68,11 @@ def main():
     parser.add_argument("--paper", action="store_true", help="the paper's configuration")
     parser.add_argument("--radius", type=float, default=3.0)
     parser.add_argument("--max-epochs", type=int, default=300)
-    parser.add_argument("--params", default="{}", help="further ACNRegressor params, JSON")
+    parser.add_argument(
+        "--params",
+        default="{}",
+        help='further ACNRegressor params, JSON; "optimizer" names a torch.optim class',
+    )
     parser.add_argument("--members", type=int, default=1, help="> 1: a DeepEnsembleRegressor")
     parser.add_argument("--member-jobs", type=int, default=None, help="members fitted at once")
     args = parser.parse_args()
@@ -77,6 +81,8 @@ def main():
     params = dict(PAPER) if args.paper else {}
     params.update(radius=args.radius, max_epochs=args.max_epochs, random_state=0, verbose=1)
     params.update(json.loads(args.params))
+    if isinstance(params.get("optimizer"), str):  # e.g. "AdamW": a torch.optim class by name
+        params["optimizer"] = getattr(torch.optim, params["optimizer"])
     if args.members > 1:
         params.pop("random_state")
         model = DeepEnsembleRegressor(
