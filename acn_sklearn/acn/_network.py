@@ -9,6 +9,7 @@ can neither become a neighbour nor enter pooling.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 
@@ -16,7 +17,6 @@ import torch
 from e3nn import o3
 from torch import nn
 from torch.nn.functional import softplus
-from torch.optim.swa_utils import AveragedModel
 
 from ._data import MoleculeBatch
 from ._statistics import TrainingStatistics
@@ -332,18 +332,19 @@ class AveragedNetwork(nn.Module):
     def __init__(self, network: ACNModule, decay: float):
         super().__init__()
         self.network = network
+        self.average = copy.deepcopy(network).requires_grad_(False)
         self.decay = decay
-        self.average = AveragedModel(network, avg_fn=self._moving_average)
-        self.average.requires_grad_(False)
+        self.updates = 0
 
-    def _moving_average(self, average, weights, n_averaged):
-        n = float(n_averaged)
-        d = min(self.decay, (1.0 + n) / (10.0 + n))
-        return average + (1.0 - d) * (weights - average)
-
+    @torch.no_grad()
     def update(self) -> None:
-        """Fold the network's current weights into the average."""
-        self.average.update_parameters(self.network)
+        """Fold the network's current weights into the average (one fused step)."""
+        t = self.updates
+        d = 0.0 if t == 0 else min(self.decay, (1.0 + t) / (10.0 + t))
+        torch._foreach_lerp_(
+            list(self.average.parameters()), list(self.network.parameters()), 1.0 - d
+        )
+        self.updates += 1
 
     def forward(self, batch: MoleculeBatch) -> torch.Tensor:
         return self.network(batch) if self.training else self.average(batch)

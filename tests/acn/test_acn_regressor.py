@@ -360,7 +360,7 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
     for t, weights in enumerate(snapshots[1:], start=1):
         d = min(decay, (1 + t) / (10 + t))
         average = d * average + (1 - d) * weights
-    torch.testing.assert_close(model.module_.average.module.head[-1].weight, average)
+    torch.testing.assert_close(model.module_.average.head[-1].weight, average)
     assert not torch.allclose(average, snapshots[-1])
     # Only the network's parameters are trained; predictions come from the average.
     trained = {name for name, _ in model.get_all_learnable_params()}
