@@ -23,6 +23,7 @@ from sklearn.model_selection import KFold
 
 from acn_sklearn.kernel_ridge._kernels import gaussian_kernel, laplacian
 from acn_sklearn.kernel_ridge._local import local_gaussian_kernel
+from acn_sklearn.molecules import element_baseline, element_counts, elements_in
 from acn_sklearn.pipelines import make_cm_krr, make_fchl19_krr, make_slatm_krr
 
 #: Sigma grids; a first run over wider grids (CM 500-32,000, SLATM 125-4,000, FCHL19
@@ -37,13 +38,11 @@ ALPHAS = [1e-10, 1e-8, 1e-6, 1e-4, 1e-3]
 
 def baselines(X, train):
     """Target baselines fitted on the training fold, evaluated on all molecules."""
-    Z = X[:, :, 0]
-    elements = np.unique(Z[Z > 0])
-    counts = np.column_stack([(Z == z).sum(axis=1) for z in elements] + [np.ones(len(X))])
+    counts = np.column_stack([element_counts(X, elements_in(X)), np.ones(len(X))])
     return {
         "None": lambda y: np.zeros(len(X)),
         "mean": lambda y: np.full(len(X), y[train].mean()),
-        "elements": lambda y: counts @ np.linalg.lstsq(counts[train], y[train], rcond=None)[0],
+        "elements": lambda y: counts @ element_baseline(counts[train], y[train]),
     }
 
 
