@@ -131,6 +131,11 @@ class _Batches:
         return -(-len(self.dataset) // self.batch_size)
 
 
+#: Molecules featurized at a time: bounds the temporaries of the neighbour list and
+#: the density sums, so peak memory is the stored features plus one chunk's.
+FEATURIZE_CHUNK = 4096
+
+
 def featurize(
     X: np.ndarray,
     y: np.ndarray | None,
@@ -142,6 +147,9 @@ def featurize(
     keep_pairs: bool,
 ) -> MoleculeDataset:
     """Compute every geometry-only feature of validated molecules once.
+
+    Molecules are featurized in chunks of :data:`FEATURIZE_CHUNK` straight into
+    the stored arrays; each molecule's features do not depend on the chunking.
 
     Parameters
     ----------
@@ -161,34 +169,44 @@ def featurize(
     -------
     MoleculeDataset
     """
-    pairs = neighbour_pairs(X, radius, cloud_order, n_radial)
-    Z = X[:, :, 0][X[:, :, 0] > 0].astype(np.int64)
-    species = np.searchsorted(elements, Z)
-    offsets = pairs.atom_offsets
+    counts = np.count_nonzero(X[:, :, 0], axis=1)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    species = np.searchsorted(elements, X[:, :, 0][X[:, :, 0] > 0].astype(np.int64))
+    density = torch.empty(offsets[-1], cloud_order**2, len(elements) * n_radial)
+    pair_parts: dict[str, list] = {"centre": [], "neighbour": [], "radial": [], "harmonics": []}
+    pairs_per_molecule = []
+    for start in range(0, len(X), FEATURIZE_CHUNK):
+        stop = min(start + FEATURIZE_CHUNK, len(X))
+        atoms = slice(offsets[start], offsets[stop])
+        pairs = neighbour_pairs(X[start:stop], radius, cloud_order, n_radial)
+        density[atoms] = atom_densities(pairs, species[atoms], len(elements))
+        if keep_pairs:
+            # Pair atom indices are stored relative to their molecule's first atom.
+            pair_counts = np.diff(pairs.pair_offsets)
+            local = np.repeat(pairs.atom_offsets[:-1], pair_counts)
+            pair_parts["centre"].append(torch.from_numpy(pairs.centre - local))
+            pair_parts["neighbour"].append(torch.from_numpy(pairs.neighbour - local))
+            pair_parts["radial"].append(pairs.radial)
+            pair_parts["harmonics"].append(pairs.harmonics)
+            pairs_per_molecule.append(pair_counts)
     if keep_pairs:
-        mol_of_pair = np.repeat(np.arange(len(X)), np.diff(pairs.pair_offsets))
-        local = offsets[mol_of_pair]
-        pair_arrays = {
-            "pair_offsets": torch.from_numpy(pairs.pair_offsets),
-            "centre": torch.from_numpy(pairs.centre - local),
-            "neighbour": torch.from_numpy(pairs.neighbour - local),
-            "radial": pairs.radial,
-            "harmonics": pairs.harmonics,
-        }
+        pair_arrays = {name: torch.cat(parts) for name, parts in pair_parts.items()}
+        pair_offsets = np.concatenate([[0], np.cumsum(np.concatenate(pairs_per_molecule))])
     else:
         pair_arrays = {
-            "pair_offsets": torch.zeros(len(X) + 1, dtype=torch.int64),
             "centre": torch.zeros(0, dtype=torch.int64),
             "neighbour": torch.zeros(0, dtype=torch.int64),
             "radial": torch.zeros(0, n_radial),
             "harmonics": torch.zeros(0, cloud_order**2),
         }
+        pair_offsets = np.zeros(len(X) + 1, dtype=np.int64)
     arrays = {
         "atom_offsets": torch.from_numpy(offsets),
         "species": torch.from_numpy(species),
-        "density": atom_densities(pairs, species, len(elements)),
+        "density": density,
         # float64, so the training statistics see them as computed; batches are float32.
         "potentials": torch.from_numpy(compress(many_body_potentials(X))),
+        "pair_offsets": torch.from_numpy(pair_offsets),
         **pair_arrays,
     }
     y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.float32))

@@ -110,3 +110,26 @@ def test_the_last_atom_of_a_29_atom_molecule_is_a_neighbour_and_has_potentials()
     # V_ij of the last atom: 6 * sum_j 6 / r**6 over the 28 others.
     expected = 6 * sum(6 / (1.1 * k) ** 6 for k in range(1, 29))
     assert V[28, 1] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("keep_pairs", [False, True])
+def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pairs):
+    """Chunks of 7 molecules (the last one partial) give the arrays of one pass, bit for bit."""
+    import acn_sklearn.acn._data as data
+
+    X, y = qm9_subset
+    X, y = np.asarray(X[:40]), np.asarray(y[:40])[:, None]
+    settings = dict(
+        elements=np.array([1, 6, 7, 8, 9]),
+        radius=3.0,
+        cloud_order=3,
+        n_radial=4,
+        keep_pairs=keep_pairs,
+    )
+    whole = data.featurize(X, y, **settings)
+    monkeypatch.setattr(data, "FEATURIZE_CHUNK", 7)
+    chunked = data.featurize(X, y, **settings)
+    assert whole.arrays.keys() == chunked.arrays.keys()
+    for name, array in whole.arrays.items():
+        assert torch.equal(array, chunked.arrays[name]), name
+    assert (len(whole.arrays["centre"]) > 0) == keep_pairs
