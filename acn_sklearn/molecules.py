@@ -410,6 +410,12 @@ def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
     list of ase.Atoms
         Accepted as X by every estimator; :func:`to_array` makes the canonical
         array.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not valid (extended) xyz, naming the file and what
+        ase found wrong.
     """
     from ase.io import read
 
@@ -417,7 +423,12 @@ def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
         paths = [paths]
     molecules: list[Atoms] = []
     for path in paths:
-        frames = read(path, index=":", format="extxyz")
+        try:
+            frames = read(path, index=":", format="extxyz")
+        except (OSError, ValueError, IndexError, KeyError) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise ValueError(f"{path}: not a valid (extended) xyz file: {error}") from None
         molecules.extend(frames if isinstance(frames, Sequence) else [frames])
     for atoms in molecules:
         if atoms.calc is not None:

@@ -135,3 +135,12 @@ def test_predict_refuses_a_damaged_model(small_files, tmp_path, capsys):
     model.write_bytes(model.read_bytes()[:-10])
     assert main(["predict", str(model), str(new)]) == 1
     assert "is corrupted or truncated" in capsys.readouterr().err
+
+
+def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys):
+    bad = tmp_path / "bad.xyz"
+    bad.write_text("3\n\nH 0 0 0\nH 0 0 1\n")
+    assert main(["fit", "--model", "cm", "--data", str(bad), "-o", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith(f"acn-sklearn fit: error: {bad}: not a valid (extended) xyz file")

@@ -326,3 +326,16 @@ def test_each_repeat_of_a_run_trains_on_its_own_molecules(qm9_subset, monkeypatc
     # Different training molecules give different kernel ridge fits.
     maes = {(c.n_train, c.repeat): c.mae for c in cells}
     assert len({maes[(30, r)] for r in range(3)}) == 3
+
+
+def test_published_values_carry_the_caveat_of_the_paper():
+    from acn_sklearn.reports import PAPER_CAVEAT
+
+    row = dict(mae=1.0, mae_std=0.0, repeats=1, fit_s=1.0, predict_s=1.0)
+    with_paper = markdown_table(
+        [{"model": "acn", "n_train": 10000, **row, "paper_mae": "1.31"}], "u"
+    )
+    assert "paper's Table 1\\* |" in with_paper and with_paper.endswith(PAPER_CAVEAT)
+    assert "divided its ACN column by 100" in PAPER_CAVEAT and "131 kcal/mol" in PAPER_CAVEAT
+    without = markdown_table([{"model": "fchl19", "n_train": 10000, **row, "paper_mae": ""}], "u")
+    assert "\\*" not in without and PAPER_CAVEAT not in without

@@ -41,6 +41,11 @@ def run(args: argparse.Namespace) -> None:
 
 def register(commands) -> None:
     """Add the subcommand to the ``acn-sklearn`` parser."""
-    data = commands.add_parser("data", help="summarise the built-in QM9 data")
+    data = commands.add_parser(
+        "data",
+        help="summarise the built-in QM9 data",
+        description="Summarise the built-in QM9 data: molecules, atoms and elements, the X "
+        "array, and every target with its unit, mean and spread.",
+    )
     data.add_argument("--data-home", help="cache folder (default: $ACN_SKLEARN_DATA)")
     data.set_defaults(run=run)

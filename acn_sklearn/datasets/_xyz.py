@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..molecules import check_targets, read_xyz, to_array
+from ..molecules import check_molecules, check_targets, read_xyz, to_array
 from ._qm9 import TARGET_UNITS
 
 
@@ -36,8 +36,8 @@ def load_xyz(
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``data``: canonical array (n_molecules, max_atoms, 4), converted but not
-        validated (every estimator validates its input); ``target``: ndarray of
+        ``data``: canonical array (n_molecules, max_atoms, 4) of the molecules
+        of every file in order, each file's validated; ``target``: ndarray of
         shape (n_molecules,), or None without ``target``; ``names``: ndarray of
         str; ``target_units``: the unit of a QM9 property name, else
         ``"target units"``.
@@ -45,14 +45,21 @@ def load_xyz(
     Raises
     ------
     ValueError
-        If a molecule lacks the target or its value is not finite (naming the
-        molecule), or the CSV lacks the column or has another number of rows.
+        For a file that is not valid xyz or holds an invalid molecule (naming
+        the file and the molecule's frame in it), a molecule that lacks the
+        target or whose value is not finite, or a CSV that lacks the column or
+        has another number of rows.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     molecules, names = [], []
     for path in paths:
-        for frame, atoms in enumerate(read_xyz(path)):
+        frames = read_xyz(path)
+        try:
+            check_molecules(frames)
+        except ValueError as error:  # "molecule i: ..." -> which file holds it
+            raise ValueError(f"{path}: {error}") from None
+        for frame, atoms in enumerate(frames):
             molecules.append(atoms)
             names.append(str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}"))))
     y = None

@@ -46,3 +46,18 @@ def test_a_molecule_without_the_target_is_named(two_files):
     first, second = two_files
     with pytest.raises(ValueError, match=rf"molecule 3 \({second}:0\) has no property 'gap'"):
         load_xyz([first, second], "gap")
+
+
+def test_a_malformed_file_is_named_in_one_line(tmp_path):
+    bad = tmp_path / "bad.xyz"
+    bad.write_text("3\n\nH 0 0 0\nH 0 0 1\n")
+    with pytest.raises(ValueError, match=r"bad.xyz: not a valid \(extended\) xyz file: .*2 atoms"):
+        load_xyz(bad)
+
+
+def test_an_invalid_molecule_is_named_with_its_file(two_files, tmp_path):
+    first, _ = two_files
+    clash = tmp_path / "clash.xyz"
+    write(clash, [Atoms("H2", [[0, 0, 0], [0, 0, 0.1]])], format="xyz")
+    with pytest.raises(ValueError, match=rf"^{clash}: molecule 0: atoms 0 and 1 are 0.1 A apart"):
+        load_xyz([first, clash])
