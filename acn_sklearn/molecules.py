@@ -331,9 +331,10 @@ def check_elements(X: np.ndarray, elements, model: str) -> None:
         raise ValueError(
             f"molecule {i}: element Z={int(X[i, a, 0])} (atom {a}) was not seen in fit; "
             f"this {model} accepts Z in {np.asarray(elements).tolist()}. Fit on molecules "
-            f"that contain it, or declare the elements up front with the model's "
-            f"`elements` parameter ({int(unknown.any(axis=1).sum()) - 1} more molecule(s) "
-            "with unseen elements)"
+            "that contain it, or declare the elements up front: `elements=` of the model "
+            "(of its representation step in a pipeline, e.g. `cm__elements`; "
+            "acn_sklearn.registry.set_elements sets every step) "
+            f"({int(unknown.any(axis=1).sum()) - 1} more molecule(s) with unseen elements)"
         )
 
 

@@ -144,3 +144,27 @@ def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert err.startswith(f"acn-sklearn fit: error: {bad}: not a valid (extended) xyz file")
+
+
+def test_fit_on_a_subset_accepts_every_element_of_the_data(tmp_path, qm9_subset_atoms, capsys):
+    """A kernel model fitted on a subset without fluorine still predicts CH3F."""
+    no_fluorine = [a for a in qm9_subset_atoms if 9 not in a.numbers]
+    fluorine = [a for a in qm9_subset_atoms if 9 in a.numbers]
+    data = tmp_path / "data.extxyz"
+    write(data, no_fluorine[:40] + fluorine[:1], format="extxyz")
+    # A seed whose subset of 20 (the CLI draws a seeded permutation) leaves out molecule 40.
+    seed = next(s for s in range(100) if 40 not in np.random.default_rng(s).permutation(41)[:20])
+    model = tmp_path / "m"
+    args = ["fit", "--model", "cm", "--data", str(data), "--n-train", "20"]
+    assert main([*args, "--random-state", str(seed), "-o", str(model)]) == 0
+    assert 9 in load_model(model).estimator[0].elements_
+    probe = tmp_path / "probe.xyz"
+    positions = [
+        [0, 0, 0],
+        [0, 0, 1.38],
+        [1.03, 0, -0.36],
+        [-0.51, 0.89, -0.36],
+        [-0.51, -0.89, -0.36],
+    ]
+    write(probe, [Atoms("CFH3", positions)], format="xyz")
+    assert main(["predict", str(model), str(probe)]) == 0

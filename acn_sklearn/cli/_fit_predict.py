@@ -12,18 +12,21 @@ def run_fit(args: argparse.Namespace) -> int:
     """Fit a model on QM9 or the user's molecules and save it with its target and unit."""
     import numpy as np
 
+    from ..molecules import elements_in
     from ..persistence import SavedModel, save_model
-    from ..registry import make_model
+    from ..registry import make_model, set_elements
 
     X, y, _, unit = load_data(args)
     source = data_source(args)
+    # The model accepts every element of the data set, not only those of its subset.
+    elements = elements_in(X)
     if not args.data or args.n_train is not None:
         n = args.n_train or 1000
         if n > len(X):
             raise ValueError(f"--n-train {n} is larger than the {len(X)} molecules available")
         rows = np.random.default_rng(args.random_state).permutation(len(X))[:n]
         X, y = X[rows], y[rows]
-    model = make_model(args.model)
+    model = set_elements(make_model(args.model), elements)
     print(
         f"fitting {args.model} on {len(X):,} molecules of {source} ({args.target}, {unit})",
         file=sys.stderr,
