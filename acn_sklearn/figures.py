@@ -11,41 +11,66 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .analysis import fit_power_law, summarise
 from .learning_curve import Cell
 
 __all__ = ["plot_learning_curves", "plot_parity"]
 
+#: A power law is fitted only through at least this many training-set sizes.
+MIN_SIZES_FOR_FIT = 3
 
-def plot_learning_curves(cells: list[Cell], path: Path, unit: str) -> dict[str, tuple]:
-    """Figure 4: log-log MAE against N with the fitted ``a / N**b`` line per model.
+_PLAIN = FuncFormatter(lambda value, _: f"{value:,.10g}")
+
+
+def plot_learning_curves(
+    cells: list[Cell], path: Path, unit: str, subtitle: str = ""
+) -> dict[str, tuple]:
+    """Figure 4: log-log test MAE against N, with a fitted ``a / N**b`` per model.
+
+    A power law is fitted and drawn only for models with at least
+    :data:`MIN_SIZES_FOR_FIT` sizes (through two points any line fits); other
+    models' points are joined by dashed lines. Axes carry plain numbers.
+
+    Parameters
+    ----------
+    cells : list of Cell
+    path : path
+        The PNG to write.
+    unit : str
+        Unit of the target.
+    subtitle : str, optional
+        What was learned and scored on, e.g. ``"U_atomization, 2,000 test molecules"``.
 
     Returns
     -------
     dict
-        Model -> ``(a, b)`` of the fit (models with at least two sizes).
+        Model -> ``(a, b)`` of the fit.
     """
     rows = summarise(cells)
     fits = {}
-    fig = Figure(figsize=(6, 4.5))
+    fig = Figure(figsize=(6.5, 4.8))
     ax = fig.subplots()
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == model]
         n = np.array([r["n_train"] for r in mine])
         mae = np.array([r["mae"] for r in mine])
-        label = model
-        if len(n) > 1:
-            a, b = fit_power_law(n, mae)
-            fits[model] = (a, b)
-            label = f"{model}: {a:.3g} / N^{b:.2f}"
         line = ax.errorbar(n, mae, yerr=[r["mae_std"] for r in mine], marker="o", ls="", capsize=3)
-        if len(n) > 1:
+        color, label = line[0].get_color(), model
+        if len(n) >= MIN_SIZES_FOR_FIT:
+            a, b = fits[model] = fit_power_law(n, mae)
             grid = np.geomspace(n.min(), n.max(), 50)
-            ax.plot(grid, fits[model][0] / grid ** fits[model][1], color=line[0].get_color())
+            ax.plot(grid, a / grid**b, color=color)
+            label = f"{model}: {a:.3g} / N^{b:.2f}"
+        elif len(n) > 1:
+            ax.plot(n, mae, color=color, ls="--", lw=0.8)
         line[0].set_label(label)
     ax.set(xscale="log", yscale="log", xlabel="training molecules N", ylabel=f"test MAE ({unit})")
-    ax.set_title("Learning curves (Figure 4)")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(_PLAIN)
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_title("Learning curves (Figure 4)" + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -53,47 +78,82 @@ def plot_learning_curves(cells: list[Cell], path: Path, unit: str) -> dict[str, 
     return fits
 
 
+def _formula(molecule: np.ndarray) -> str:
+    return Atoms(numbers=molecule[molecule[:, 0] > 0, 0].astype(int)).get_chemical_formula()
+
+
 def plot_parity(
-    cell: Cell,
+    cells: list[Cell],
     y_test: np.ndarray,
     X_test: np.ndarray,
     smiles: np.ndarray,
     path: Path,
     unit: str,
     n_outliers: int = 5,
+    subtitle: str = "",
 ) -> list[dict]:
-    """Figure 5: predicted against reference, the largest errors labelled.
+    """Figure 5: predicted against reference, and the error itself, for every model.
+
+    Left, the parity plot; right, the error against the reference value, where
+    errors of a few units stay visible on a scale of thousands. The largest
+    errors of the best model (lowest MAE) are numbered on both panels and listed
+    under them, so labels never pile up or leave the figure.
+
+    Parameters
+    ----------
+    cells : list of Cell
+        Cells scored on the same test molecules (one N), one per model.
+    y_test, X_test, smiles : the test molecules' targets, molecules and SMILES
+    path : path
+        The PNG to write.
+    unit : str
+    n_outliers : int, default=5
+    subtitle : str, optional
 
     Returns
     -------
     list of dict
-        The labelled outliers: SMILES, formula, reference, prediction, error.
+        The best model's largest errors, largest first: SMILES, formula,
+        reference, prediction, error.
     """
-    prediction = np.asarray(cell.predictions).reshape(len(y_test), -1)[:, 0]
     reference = np.asarray(y_test).reshape(len(y_test), -1)[:, 0]
+    best = min(cells, key=lambda c: c.mae)
+    fig = Figure(figsize=(10, 5.8))
+    parity, residual = fig.subplots(1, 2)
+    for cell in sorted(cells, key=lambda c: -c.mae):  # the best model drawn last, on top
+        prediction = np.asarray(cell.predictions).reshape(len(y_test), -1)[:, 0]
+        label = f"{cell.model}: MAE {cell.mae:.3g}"
+        parity.scatter(reference, prediction, s=3, alpha=0.5, label=label)
+        residual.scatter(reference, prediction - reference, s=3, alpha=0.5, label=label)
+    prediction = np.asarray(best.predictions).reshape(len(y_test), -1)[:, 0]
     error = prediction - reference
     worst = np.argsort(-np.abs(error))[:n_outliers]
     outliers = [
         {
             "smiles": str(smiles[i]),
-            "formula": Atoms(
-                numbers=X_test[i, X_test[i, :, 0] > 0, 0].astype(int)
-            ).get_chemical_formula(),
+            "formula": _formula(X_test[i]),
             "reference": float(reference[i]),
             "prediction": float(prediction[i]),
             "error": float(error[i]),
         }
         for i in worst
     ]
-    fig = Figure(figsize=(5.5, 5.5))
-    ax = fig.subplots()
-    ax.scatter(reference, prediction, s=4, alpha=0.5)
+    for rank, i in enumerate(worst, start=1):
+        for ax, value in ((parity, prediction[i]), (residual, error[i])):
+            ax.annotate(str(rank), (reference[i], value), fontsize=8, fontweight="bold")
     low, high = reference.min(), reference.max()
-    ax.plot([low, high], [low, high], color="black", lw=0.8)
-    for i, o in zip(worst, outliers, strict=True):
-        ax.annotate(f"{o['smiles']} ({o['formula']})", (reference[i], prediction[i]), fontsize=7)
-    ax.set(xlabel=f"reference ({unit})", ylabel=f"predicted ({unit})")
-    ax.set_title(f"{cell.model}, N = {cell.n_train:,}: MAE {cell.mae:.3g} {unit} (Figure 5)")
-    fig.tight_layout()
+    parity.plot([low, high], [low, high], color="black", lw=0.8)
+    residual.axhline(0.0, color="black", lw=0.8)
+    parity.set(xlabel=f"reference ({unit})", ylabel=f"predicted ({unit})")
+    residual.set(xlabel=f"reference ({unit})", ylabel=f"predicted - reference ({unit})")
+    parity.legend(fontsize=8, markerscale=3)
+    listing = "\n".join(
+        f"{rank}. {o['smiles']} ({o['formula']}): error {o['error']:+.3g} {unit}"
+        for rank, o in enumerate(outliers, start=1)
+    )
+    fig.text(0.01, 0.01, f"Largest errors of {best.model}:\n{listing}", fontsize=7, va="bottom")
+    title = f"Test predictions at N = {best.n_train:,} (Figure 5)"
+    fig.suptitle(title + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
+    fig.tight_layout(rect=(0, 0.04 + 0.022 * len(outliers), 1, 1))
     fig.savefig(path, dpi=120)
     return outliers

@@ -102,8 +102,8 @@ def write_outputs(
     ``settings`` holds the run's options and its provenance (``command``,
     ``date``, ``machine``, ``acn_sklearn``, from
     :func:`acn_sklearn._provenance.provenance`); the Markdown table names them.
-    Figures need at least one finished cell; Figure 5 shows the best model at the
-    largest N (repeat 0).
+    Figures need at least one finished cell; Figure 5 shows every model at the
+    largest N (repeat 0) and lists the best one's largest errors.
 
     Returns
     -------
@@ -139,18 +139,16 @@ def write_outputs(
         "cells": [cell_record(c) for c in cells],
     }
     if cells:
+        test = at_largest[0].test_indices
+        subtitle = f"{target}, {len(test):,} held-out test molecules"
         paths["figure4"] = out / "figure4_learning_curves.png"
-        record["power_law_fits"] = {
-            m: {"a": a, "b": b}
-            for m, (a, b) in plot_learning_curves(cells, paths["figure4"], unit).items()
-        }
-        best = min(at_largest, key=lambda c: c.mae)
-        test = best.test_indices
+        fits = plot_learning_curves(cells, paths["figure4"], unit, subtitle)
+        record["power_law_fits"] = {m: {"a": a, "b": b} for m, (a, b) in fits.items()}
         paths["figure5"] = out / "figure5_parity.png"
-        record["parity"] = {
-            "model": best.model,
-            "n_train": best.n_train,
-            "outliers": plot_parity(best, y[test], X[test], smiles[test], paths["figure5"], unit),
-        }
+        outliers = plot_parity(
+            at_largest, y[test], X[test], smiles[test], paths["figure5"], unit, subtitle=subtitle
+        )
+        best = min(at_largest, key=lambda c: c.mae)
+        record["parity"] = {"model": best.model, "n_train": best.n_train, "outliers": outliers}
     paths["json"].write_text(json.dumps(record, indent=1))
     return paths

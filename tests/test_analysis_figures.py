@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from acn_sklearn.analysis import mae_by_element
-from acn_sklearn.figures import plot_parity
+from acn_sklearn.figures import plot_learning_curves, plot_parity
 from acn_sklearn.learning_curve import Cell
 
 # Methane, water, ammonia, methanol (rows [Z, x, y, z]; coordinates do not matter here).
@@ -51,10 +51,25 @@ def test_parity_outliers_are_the_largest_errors_largest_first(tmp_path):
         predictions=reference + errors,
     )
     smiles = np.array(["C", "O", "N", "CO"])
-    outliers = plot_parity(cell, reference, X, smiles, tmp_path / "p.png", "kcal/mol", 3)
+    worse = Cell(**{**cell.__dict__, "model": "slatm", "mae": 9.0, "predictions": reference + 9})
+    outliers = plot_parity([worse, cell], reference, X, smiles, tmp_path / "p.png", "kcal/mol", 3)
     assert [o["smiles"] for o in outliers] == ["O", "N", "CO"]
     assert [o["formula"] for o in outliers] == ["H2O", "H3N", "CH4O"]
     np.testing.assert_allclose([o["error"] for o in outliers], [-6.0, 2.0, -1.0])
     np.testing.assert_allclose([o["reference"] for o in outliers], [-200.0, -300.0, -500.0])
     np.testing.assert_allclose([o["prediction"] for o in outliers], [-206.0, -298.0, -501.0])
     assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_a_power_law_needs_three_sizes(tmp_path):
+    def cell(model, n, mae):
+        return Cell(model, n, 0, mae, 0.0, 0.0, np.arange(2), np.zeros(2))
+
+    sizes = [100, 1000, 10000]
+    cells = [cell("slatm", n, 50 / n**0.5) for n in sizes] + [
+        cell("cm", n, 9.0) for n in (100, 1000)
+    ]
+    fits = plot_learning_curves(cells, tmp_path / "f4.png", "kcal/mol", "U, 2 test molecules")
+    assert set(fits) == {"slatm"}
+    np.testing.assert_allclose(fits["slatm"], (50.0, 0.5))
+    assert (tmp_path / "f4.png").stat().st_size > 0
