@@ -13,9 +13,18 @@ def run(args: argparse.Namespace) -> int:
     """Tune one model, refit the best configuration and score it on the held-out set."""
     from pathlib import Path
 
+    import optuna
+
     from ..protocol import held_out_split
     from ..registry import model_entry
-    from ..tuning import open_study, study_direction, tune_cv, tune_holdout, write_results
+    from ..tuning import (
+        open_study,
+        report_trials,
+        study_direction,
+        tune_cv,
+        tune_holdout,
+        write_results,
+    )
 
     entry = model_entry(args.model)
     name = entry.name
@@ -41,7 +50,14 @@ def run(args: argparse.Namespace) -> int:
         f"{'validation MAE with pruning' if network else f'{args.cv}-fold CV MAE'}",
         file=sys.stderr,
     )
-    budget = {"study": study, "n_trials": args.n_trials, "timeout": args.timeout}
+    # One line per trial with the MAE itself, instead of optuna's log of negative scores.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    budget = {
+        "study": study,
+        "n_trials": args.n_trials,
+        "timeout": args.timeout,
+        "callbacks": [report_trials(unit)],
+    }
     if network:
         result = tune_holdout(args.model, X[train], y[train], **budget)
     else:

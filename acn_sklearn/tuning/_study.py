@@ -20,7 +20,9 @@ several worker processes on one machine may share safely.
 
 from __future__ import annotations
 
+import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,7 @@ __all__ = [
     "enqueue_defaults",
     "make_storage",
     "open_study",
+    "report_trials",
     "study_direction",
     "tune_cv",
     "tune_holdout",
@@ -207,6 +210,7 @@ def tune_cv(
     space=None,
     random_state: int | None = 0,
     cache_dir=None,
+    callbacks=None,
 ) -> TuningResult:
     """Tune a model with ``OptunaSearchCV`` (k-fold CV on the training data).
 
@@ -232,6 +236,9 @@ def tune_cv(
     cache_dir : path, optional
         Representation cache for every step whose ``memory`` is unset, so that
         trials and folds compute each molecule's representation once.
+    callbacks : list of callable, optional
+        Called as ``callback(study, trial)`` after each trial, e.g.
+        :func:`report_trials`.
 
     Returns
     -------
@@ -248,20 +255,26 @@ def tune_cv(
     if cache_dir is not None:
         unset = [k for k, v in model.get_params().items() if k.endswith("__memory") and v is None]
         model.set_params(**dict.fromkeys(unset, str(cache_dir)))
-    search = OptunaSearchCV(
-        model,
-        space,
-        study=study,
-        n_trials=n_trials,
-        timeout=timeout,
-        cv=KFold(cv, shuffle=True, random_state=random_state),
-        scoring="neg_mean_absolute_error",
-        n_jobs=n_jobs,
-        refit=True,
-        error_score=np.nan,
-        random_state=random_state,
-    )
-    search.fit(X, y)
+    with warnings.catch_warnings():
+        # OptunaSearchCV is "experimental" and optuna's terminator "deprecated": said once
+        # per trial, these warnings drown the search's own output.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
+        search = OptunaSearchCV(
+            model,
+            space,
+            study=study,
+            n_trials=n_trials,
+            timeout=timeout,
+            cv=KFold(cv, shuffle=True, random_state=random_state),
+            scoring="neg_mean_absolute_error",
+            n_jobs=n_jobs,
+            refit=True,
+            error_score=np.nan,
+            random_state=random_state,
+            callbacks=callbacks,
+        )
+        search.fit(X, y)
     return TuningResult(
         name, dict(study.best_params), -study.best_value, search.best_estimator_, study
     )
@@ -277,6 +290,7 @@ def tune_holdout(
     timeout: float | None = None,
     space=None,
     monitor: str = "valid_mae",
+    callbacks=None,
 ) -> TuningResult:
     """Tune a network trial by trial on its validation split, pruning bad trials.
 
@@ -296,6 +310,9 @@ def tune_holdout(
         Search space; default :func:`search_space` of the model.
     monitor : str, default="valid_mae"
         History key reported per epoch and minimised.
+    callbacks : list of callable, optional
+        Called as ``callback(study, trial)`` after each trial, e.g.
+        :func:`report_trials`.
 
     Returns
     -------
@@ -313,8 +330,37 @@ def tune_holdout(
         model.fit(X, y)
         return float(np.min(model.history[:, monitor]))
 
-    study.optimize(objective, n_trials=n_trials, timeout=timeout)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
     if not _completed(study):
         raise RuntimeError("no trial finished: raise --n-trials or --timeout")
     best = make_model(spec, **study.best_params).fit(X, y)
     return TuningResult(name, dict(study.best_params), study.best_value, best, study)
+
+
+def report_trials(unit: str, stream=None):
+    """A study callback that prints one line per finished trial: its MAE and parameters.
+
+    Kernel studies maximise the negative MAE (scikit-learn's sign convention);
+    the line shows the MAE itself, in ``unit``, for every kind of model.
+
+    Parameters
+    ----------
+    unit : str
+        Unit of the target.
+    stream : file, optional
+        Where to print (default: standard error).
+
+    Returns
+    -------
+    callable
+        ``callback(study, trial)``.
+    """
+
+    def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            outcome = f"search MAE {abs(trial.value):.4g} {unit}"
+        else:
+            outcome = trial.state.name.lower()
+        print(f"trial {trial.number}: {outcome} {trial.params}", file=stream or sys.stderr)
+
+    return report

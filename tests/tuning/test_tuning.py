@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -159,8 +160,17 @@ def tune_cli(out, *extra):
 
 def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subset, capsys):
     out = tmp_path / "t"
-    assert tune_cli(out, "--seed", "1") == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert tune_cli(out, "--seed", "1") == 0
     assert len(pd.read_csv(out / "trials.csv")) == 3
+    # One line per trial with the MAE itself (not optuna's negative scores), no warnings.
+    trials = pd.read_csv(out / "trials.csv")
+    err = capsys.readouterr().err
+    for number, value in zip(trials["number"], trials["value"], strict=True):
+        assert f"trial {number}: search MAE {abs(value):.4g} kcal/mol" in err
+    assert "finished with value: -" not in err
+    assert not [w for w in caught if "optuna" in str(w.filename) + str(w.message).lower()]
     for name in ("optimization_history.png", "param_importances.png"):
         assert (out / name).stat().st_size > 0
     record = json.loads((out / "best_params.json").read_text())
