@@ -32,10 +32,12 @@ class CountEpochs(Callback):
         self.epochs += 1
 
 
+#: Parameters, and the epoch to interrupt: in "early-stopping", epoch 6 after an epoch
+#: without improvement, so that resuming depends on early stopping's restored state.
 CONFIGURATIONS = {
-    "plateau": dict(max_epochs=8),
-    "average-cosine": dict(max_epochs=8, ema_decay=0.9, lr_schedule="cosine"),
-    "early-stopping": dict(max_epochs=30, patience=2, lr_patience=1),
+    "plateau": (dict(max_epochs=8), 4),
+    "average-cosine": (dict(max_epochs=8, ema_decay=0.9, lr_schedule="cosine"), 4),
+    "early-stopping": (dict(max_epochs=30, patience=2, lr_patience=1), 6),
 }
 
 
@@ -44,17 +46,18 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_fit(
     qm9_subset, tiny, tmp_path, configuration
 ):
     X, y = qm9_subset
-    params = dict(random_state=0, **tiny, **CONFIGURATIONS[configuration])
+    extra, epoch = CONFIGURATIONS[configuration]
+    params = dict(random_state=0, **tiny, **extra)
     whole = ACNRegressor(**params).fit(X[:200], y[:200])
     interrupted = ACNRegressor(
-        **params, checkpoint_dir=tmp_path, callbacks=[("stop", InterruptInEpoch(4))]
+        **params, checkpoint_dir=tmp_path, callbacks=[("stop", InterruptInEpoch(epoch))]
     ).fit(X[:200], y[:200])
-    assert len(interrupted.history) == 4  # three epochs and the one interrupted
+    assert len(interrupted.history) == epoch  # the epochs done and the one interrupted
     count = CountEpochs()
     resumed = ACNRegressor(**params, checkpoint_dir=tmp_path, callbacks=[("count", count)]).fit(
         X[:200], y[:200]
     )
-    assert count.epochs == len(whole.history) - 3
+    assert count.epochs == len(whole.history) - (epoch - 1)
     assert len(resumed.history) == len(whole.history)
     assert resumed.history[:, "valid_mae"] == whole.history[:, "valid_mae"]
     assert resumed.history[:, "train_loss_best"] == whole.history[:, "train_loss_best"]
@@ -63,12 +66,15 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_fit(
 
 def test_a_finished_fit_is_returned_without_training(qm9_subset, tiny, tmp_path, capsys):
     X, y = qm9_subset
-    params = dict(max_epochs=3, random_state=0, checkpoint_dir=tmp_path, **tiny)
-    first = ACNRegressor(**params).fit(X[:100], y[:100])
+    params = dict(CONFIGURATIONS["early-stopping"][0], random_state=0, checkpoint_dir=tmp_path)
+    first = ACNRegressor(**params, **tiny).fit(X[:200], y[:200])
+    n_epochs = len(first.history)
+    assert n_epochs < params["max_epochs"]  # early stopping ended it
     count = CountEpochs()
-    again = ACNRegressor(**params, verbose=1, callbacks=[("count", count)]).fit(X[:100], y[:100])
-    assert count.epochs == 0 and len(again.history) == 3
-    assert "finished fit: 3 epochs done" in capsys.readouterr().out
+    again = ACNRegressor(**params, **tiny, verbose=1, callbacks=[("count", count)])
+    again.fit(X[:200], y[:200])
+    assert count.epochs == 0 and len(again.history) == n_epochs
+    assert f"finished fit: {n_epochs} epochs done" in capsys.readouterr().out
     np.testing.assert_array_equal(again.predict(X[300:]), first.predict(X[300:]))
     assert dict(again.callbacks_)["checkpoint"].finished_
     twin = pickle.loads(pickle.dumps(again))
