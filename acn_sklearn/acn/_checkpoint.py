@@ -8,7 +8,9 @@ history, the learning-rate schedule, early stopping (best score, epochs without
 improvement, best weights), the scoring callbacks' best scores and the state of
 the random generator that shuffles the mini-batches. Nothing else in a fit is
 random after the weights are initialised, so a resumed CPU fit repeats the
-uninterrupted one.
+uninterrupted one. (skorch's ``Checkpoint`` and ``LoadInitState`` write the
+parameters, optimizer and history as separate files, one after another, keep none
+of the other state, and train ``max_epochs`` more epochs after loading.)
 """
 
 from __future__ import annotations
