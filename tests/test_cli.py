@@ -3,12 +3,15 @@
 import csv
 import importlib.util
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from ase import Atoms
 from ase.io import write
 
@@ -168,3 +171,51 @@ def test_fit_on_a_subset_accepts_every_element_of_the_data(tmp_path, qm9_subset_
     ]
     write(probe, [Atoms("CFH3", positions)], format="xyz")
     assert main(["predict", str(model), str(probe)]) == 0
+
+
+TINY_ACN_SPEC = (
+    "acn:embedding_dim=4,cloud_channels=4,atom_dim=16,hidden_sizes=(8, 8),n_radial=4,"
+    "batch_size=8,max_epochs=25,random_state=0"
+)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_fit_checkpoint_resumes_a_stopped_fit(small_files, tmp_path, qm9_subset, capsys, stop):
+    train, _ = small_files
+    checkpoint, model = tmp_path / "checkpoint", tmp_path / "acn.model"
+    args = ["fit", "--model", TINY_ACN_SPEC, "--data", str(train), "-o", str(model)]
+    args += ["--checkpoint", str(checkpoint)]
+    command = [sys.executable, "-m", "acn_sklearn.cli", *args]
+    fit = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    saved = checkpoint / "acn_checkpoint.pt"
+
+    def wait_for_a_save(previous):
+        """The inode of the checkpoint once a save has replaced ``previous``."""
+        while fit.poll() is None:
+            if saved.exists() and saved.stat().st_ino != previous:
+                return saved.stat().st_ino
+            time.sleep(0.01)
+
+    wait_for_a_save(wait_for_a_save(None))  # the first epoch is printed before the second save
+    fit.send_signal(stop)
+    out, err = fit.communicate()
+    assert not model.exists()
+    if stop == signal.SIGINT:
+        assert fit.returncode == 130 and "run the same command again to resume" in err
+    assert "\x1b[" not in out and "time_left" in out  # piped: plain text
+    done = torch.load(saved, weights_only=True)["history"].count('"epoch"')
+    assert 2 <= done < 25
+    assert main(args) == 0
+    assert f"resumed fit: {done} epochs done" in capsys.readouterr().out
+    resumed = load_model(model).estimator
+    X, y = qm9_subset
+    whole = make_model(TINY_ACN_SPEC).fit(X[:150], y[:150])
+    assert len(resumed.history) == len(whole.history)
+    np.testing.assert_array_equal(resumed.predict(X[300:]), whole.predict(X[300:]))
+
+
+def test_fit_checkpoint_is_for_networks(small_files, tmp_path, capsys):
+    train, _ = small_files
+    args = ["fit", "--model", "cm", "--data", str(train), "-o", str(tmp_path / "m")]
+    assert main([*args, "--checkpoint", str(tmp_path / "c")]) == 1
+    assert "--checkpoint is for networks" in capsys.readouterr().err

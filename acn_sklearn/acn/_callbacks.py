@@ -1,11 +1,13 @@
-"""skorch callbacks of the ACN training loop: validation MAE, NaN guard, weight averaging."""
+"""skorch callbacks of the ACN training loop: validation MAE, NaN guard, weight averaging,
+the epoch log."""
 
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 
 
 class ValidationMAE(Callback):
@@ -52,3 +54,35 @@ class UpdateAverage(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
             net.module_.update()
+
+
+class EpochLog(PrintLog):
+    """skorch's epoch table, with the time left, coloured only on a terminal.
+
+    ``time_left`` is the mean epoch duration so far times the epochs left to
+    ``max_epochs`` (an upper bound when early stopping ends the fit sooner). The
+    best scores are highlighted with ANSI colours only when the table is printed
+    to standard output and that is a terminal; piped or sent to another ``sink``
+    it is plain text.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        durations = net.history[:, "dur"]
+        seconds = int(sum(durations) / len(durations) * (net.max_epochs - len(net.history)))
+        minutes, seconds = divmod(seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        self.time_left_ = (
+            f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        )
+        super().on_epoch_end(net, **kwargs)
+
+    def table(self, row):
+        return super().table({**row, "time_left": self.time_left_})
+
+    def _sorted_keys(self, keys):
+        return [key for key in super()._sorted_keys(keys) if key != "time_left"] + ["time_left"]
+
+    def format_row(self, row, key, color):
+        if not (self.sink is print and sys.stdout.isatty()):
+            row = {name: value for name, value in row.items() if name != f"{key}_best"}
+        return super().format_row(row, key, color)

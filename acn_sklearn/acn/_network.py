@@ -319,7 +319,8 @@ class AveragedNetwork(nn.Module):
     ``d = min(decay, (1 + t) / (10 + t))`` at update ``t`` (the first update copies
     the weights; the warm-up keeps early averages from clinging to the initial
     weights). The average's parameters take no gradient. Saving and restoring the
-    module's state (early stopping keeps the best epoch's) keeps both.
+    module's state (early stopping keeps the best epoch's, a checkpoint the last
+    epoch's) keeps both and the update count.
 
     Parameters
     ----------
@@ -345,6 +346,13 @@ class AveragedNetwork(nn.Module):
             list(self.average.parameters()), list(self.network.parameters()), 1.0 - d
         )
         self.updates += 1
+
+    def get_extra_state(self) -> dict:
+        """The update count, so that a restored state continues the warm-up where it was."""
+        return {"updates": self.updates}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.updates = state["updates"]
 
     def forward(self, batch: MoleculeBatch) -> torch.Tensor:
         return self.network(batch) if self.training else self.average(batch)

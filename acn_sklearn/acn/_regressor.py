@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, PassthroughScoring, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, PassthroughScoring
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ..molecules import check_elements, check_molecules, check_targets, element_counts, elements_in
-from ._callbacks import StopOnNaN, UpdateAverage, ValidationMAE
+from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
+from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
 from ._network import ACNModule, AveragedNetwork
 from ._runtime import torch_cpu_settings
@@ -162,15 +163,27 @@ class ACNRegressor(NeuralNetRegressor):
     random_state : int or None, default=None
         Seeds weight initialisation, the validation split and shuffling; with
         an int a CPU fit is reproducible.
+    checkpoint_dir : str, path-like or None, default=None
+        Folder where ``fit`` saves its state after every epoch (one file,
+        replaced atomically), so that a fit stopped by Ctrl-C, a kill or a
+        reboot resumes: calling ``fit`` again with the same data and parameters
+        restores the state and trains only the epochs left, ending with the
+        epochs and weights of an uninterrupted fit. A fit that ended (all
+        epochs, or early stopping) stays saved as finished, and fitting again
+        returns it without training. A checkpoint of other data or parameters
+        (``verbose``, ``device``, ``n_jobs`` and ``callbacks`` aside) is an
+        error: remove it or use another folder. ``None`` saves nothing.
     verbose : int, default=0
         ``1`` prints one line per epoch (train loss, validation loss and MAE in
-        target units, duration).
+        target units, duration, and the time left if all ``max_epochs`` run),
+        coloured only on a terminal.
     **kwargs
         Further skorch parameters: ``optimizer`` and ``optimizer__*``,
         ``criterion__*``, ``callbacks`` and ``callbacks__*``, ``use_caching``,
         ``torch_load_kwargs``. The estimator builds its own network, batches and
-        validation split and always fits from scratch, so skorch's ``module``,
-        ``train_split``, ``iterator_train``, ``iterator_valid``, ``dataset``,
+        validation split and always fits from scratch (or from its
+        ``checkpoint_dir``), so skorch's ``module``, ``train_split``,
+        ``iterator_train``, ``iterator_valid``, ``dataset``,
         ``predict_nonlinearity``, ``compile`` and ``warm_start`` (and their
         ``__`` parameters) are refused.
 
@@ -245,6 +258,7 @@ class ACNRegressor(NeuralNetRegressor):
         device="cpu",
         n_jobs=None,
         random_state=None,
+        checkpoint_dir=None,
         verbose=0,
         **kwargs,
     ):
@@ -285,6 +299,7 @@ class ACNRegressor(NeuralNetRegressor):
         self.elements = elements
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
 
     def set_params(self, **params):
         """Set parameters (the fixed skorch parameters are refused, see ``**kwargs``)."""
@@ -333,7 +348,9 @@ class ACNRegressor(NeuralNetRegressor):
                         ),
                     )
                 )
-        return [*callbacks, ("print_log", PrintLog())]
+        if self.checkpoint_dir is not None:
+            callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
+        return [*callbacks, ("print_log", EpochLog())]
 
     def _check_params(self):
         if self.pooling not in ("sum", "power"):
@@ -379,7 +396,7 @@ class ACNRegressor(NeuralNetRegressor):
         y : array-like of shape (n_molecules,) or (n_molecules, n_outputs)
             Target(s).
         **fit_params
-            Passed to :meth:`skorch.NeuralNet.fit`.
+            Passed to :meth:`skorch.NeuralNet.partial_fit`.
 
         Returns
         -------
@@ -405,7 +422,12 @@ class ACNRegressor(NeuralNetRegressor):
             if self.random_state is not None:
                 torch.manual_seed(self.random_state)
             self.shuffle_rng_ = np.random.default_rng(self.random_state)
-            return super().fit(dataset, None, **fit_params)
+            self.initialize()
+            epochs = self.max_epochs
+            if self.checkpoint_dir is not None:
+                fingerprint = fit_fingerprint(X, y, self.get_params(deep=False))
+                epochs = dict(self.callbacks_)["checkpoint"].resume(fingerprint, self)
+            return self.partial_fit(dataset, None, epochs=epochs, **fit_params)
 
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""

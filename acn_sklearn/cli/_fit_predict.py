@@ -14,8 +14,16 @@ def run_fit(args: argparse.Namespace) -> int:
 
     from ..molecules import elements_in
     from ..persistence import SavedModel, save_model
-    from ..registry import make_model, set_elements
+    from ..registry import make_model, model_entry, parse_model_spec, set_elements
 
+    params = {}
+    if model_entry(args.model).kind == "network":
+        # Long fits show their epochs unless the spec sets verbose itself.
+        params["verbose"] = parse_model_spec(args.model)[1].get("verbose", 1)
+        if args.checkpoint:
+            params["checkpoint_dir"] = args.checkpoint
+    elif args.checkpoint:
+        raise ValueError("--checkpoint is for networks; kernel models fit in one step")
     X, y, _, unit = load_data(args)
     source = data_source(args)
     # The model accepts every element of the data set, not only those of its subset.
@@ -26,12 +34,19 @@ def run_fit(args: argparse.Namespace) -> int:
             raise ValueError(f"--n-train {n} is larger than the {len(X)} molecules available")
         rows = np.random.default_rng(args.random_state).permutation(len(X))[:n]
         X, y = X[rows], y[rows]
-    model = set_elements(make_model(args.model), elements)
+    model = set_elements(make_model(args.model, **params), elements)
     print(
         f"fitting {args.model} on {len(X):,} molecules of {source} ({args.target}, {unit})",
         file=sys.stderr,
     )
     model.fit(X, y)
+    if args.checkpoint and not dict(model.callbacks_)["checkpoint"].finished_:
+        print(
+            f"interrupted; the fit so far is in {args.checkpoint}: run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return 130
     info = {"model": args.model, "n_train": len(X), "data": source}
     path = save_model(SavedModel(model, args.target, unit, info=info), args.output)
     print(f"saved {path}", file=sys.stderr)
@@ -85,6 +100,12 @@ def register(commands) -> None:
     )
     fit.add_argument(
         "--random-state", type=int, default=0, help="seed of the subset (default: %(default)s)"
+    )
+    fit.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="networks: save the training state in DIR after every epoch; run the same "
+        "command again to resume an interrupted fit (or to get a finished one back)",
     )
     fit.add_argument("-o", "--output", required=True, help="model file to write")
     fit.set_defaults(run=run_fit)

@@ -37,6 +37,7 @@ PARAMS = [
     "device",
     "n_jobs",
     "random_state",
+    "checkpoint_dir",
     "verbose",
 ]
 
