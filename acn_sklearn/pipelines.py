@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .datasets import QM9_MAX_ATOMS
+from .domain import TrainingDomain
 from .kernel_ridge import KernelRidgeRegressor
 from .molecules import (
     check_molecules,
@@ -60,6 +61,9 @@ class ElementBaselinePipeline(Pipeline):
         Elements counted by the baseline (those of the training molecules).
     baseline_coef_ : ndarray of shape (n_elements + 1,) or (n_elements + 1, n_targets)
         Energy per atom of each element, then the constant.
+    training_domain_ : TrainingDomain
+        What the training molecules covered; ``predict`` warns (a
+        :class:`~acn_sklearn.domain.DomainWarning`) for molecules outside it.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -101,6 +105,7 @@ class ElementBaselinePipeline(Pipeline):
         y = check_targets(y, len(X))
         self.baseline_elements_ = elements_in(X)
         self.baseline_coef_ = element_baseline(self._design(X), y)
+        self.training_domain_ = TrainingDomain.of(X)
         with checked(X):
             return super().fit(X, y - self._baseline(X), **params)
 
@@ -119,6 +124,7 @@ class ElementBaselinePipeline(Pipeline):
         """
         check_is_fitted(self, "baseline_coef_")
         X = check_molecules(X)
+        self.training_domain_.warn(X, f"{type(self.steps[0][1]).__name__} model")
         with checked(X):
             return super().predict(X, **params) + self._baseline(X)
 
