@@ -160,3 +160,13 @@ def test_sklearn_behaviour(fchl_data):
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@parametrize_with_checks(
+    [
+        KernelRidgeRegressor(sigma="auto", alpha="auto"),
+        KernelRidgeRegressor(kernel="laplacian", sigma=[0.5, 2.0, 8.0], alpha=[1e-3, 1e-1]),
+    ]
+)
+def test_sklearn_estimator_checks_with_leave_one_out_search(estimator, check):
+    check(estimator)
