@@ -62,10 +62,16 @@ def test_loo_residuals_equal_explicit_refits(cm_data, fchl_data, kernel, sigma, 
     np.testing.assert_allclose(both, np.column_stack([explicit, 2 * explicit]), rtol=1e-6)
 
 
-@pytest.mark.parametrize("kernel", ["laplacian", "local_gaussian"])
-def test_search_scores_are_explicit_loo_maes(cm_data, fchl_data, kernel):
+@pytest.mark.parametrize(
+    ("kernel", "sigmas"),
+    [
+        ("gaussian", [100.0, 300.0, 900.0]),
+        ("laplacian", [500.0, 2000.0, 8000.0]),
+        ("local_gaussian", [1.0, 3.0, 9.0]),
+    ],
+)
+def test_search_scores_are_explicit_loo_maes(cm_data, fchl_data, kernel, sigmas):
     R, y = fchl_data if kernel == "local_gaussian" else (cm_data[0][:40], cm_data[1][:40])
-    sigmas = [1.0, 3.0, 9.0] if kernel == "local_gaussian" else [500.0, 2000.0, 8000.0]
     model = KernelRidgeRegressor(kernel=kernel, sigma=sigmas, alpha=[1e-6, 1e-3], baseline=None)
     model.fit(R, y)
     results = model.cv_results_
@@ -149,6 +155,13 @@ def test_descend_keeps_near_ties_at_the_start():
     best, scores = descend(lambda index: 1.0 - 1e-5 * index[0], (5,), (2,))
     assert best == (2,)
     assert len(scores) == 3
+
+
+def test_candidates_not_positive_definite_score_inf():
+    X = np.repeat(np.random.default_rng(0).normal(size=(10, 3)), 2, axis=0)  # duplicates
+    model = KernelRidgeRegressor(sigma=1.0, alpha=[0.0, 1e-3]).fit(X, X.sum(axis=1))
+    assert model.alpha_ == 1e-3
+    assert np.isinf(model.cv_results_["loo_mae"][model.cv_results_["alpha"] == 0.0]).all()
 
 
 def test_not_positive_definite_at_every_candidate_says_increase_alpha():
