@@ -243,11 +243,13 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
 
         else:
             # exp(-d^p / (p s^p)) = exp(-d^p / (p s_max^p)) ** ((s_max / s)^p)
-            log_kernel = np.log(self._kernel(X, sigma=sigmas[-1]))
+            log_kernel = self._kernel(X, sigma=sigmas[-1])
+            np.log(log_kernel, out=log_kernel)
             power = _SIGMA_POWER[self.kernel]
 
             def kernel_at(i):
-                return np.exp(log_kernel * (sigmas[-1] / sigmas[i]) ** power)
+                K = np.multiply(log_kernel, (sigmas[-1] / sigmas[i]) ** power)
+                return np.exp(K, out=K)
 
         results = []
 

@@ -8,11 +8,12 @@ solution ``c = G^-1 y``, the model fitted without sample i misses it by
 (the hat-matrix identity of ridge regression), so all N leave-one-out errors
 cost one factorisation of G instead of N refits. The inverse diagonal comes
 from the Cholesky factor: ``[G^-1]_ii`` is the squared norm of column i of
-``L^-1``. At N = 10,000 on 2 cores this took 4 s (``potrf``) plus 15 s
-(``trtri``), against 20 s for LAPACK's ``potri`` and over 100 s for the
-eigendecomposition that would give every alpha at once (benchmarks/
-kernels_loo.md); each (sigma, alpha) candidate therefore costs one Cholesky
-factorisation and one triangular inverse.
+``L^-1``. At N = 10,000 on 2 cores, ``trtri`` and the column sums took 15.6 s
+where LAPACK's ``potri`` (the whole inverse) took 17.7 s, after a 12 s
+``potrf``; the eigendecomposition that would serve every alpha at once took
+over 100 s (docs/benchmarks/kernels_loo_notes.md). Each (sigma, alpha)
+candidate therefore costs one Cholesky factorisation and one triangular
+inverse.
 
 Candidates lie on a grid and are visited by coordinate descent from its middle
 (:func:`descend`): along each axis, step while the leave-one-out MAE falls by
