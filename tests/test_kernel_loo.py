@@ -102,6 +102,8 @@ def test_refit_at_the_chosen_values_equals_a_fixed_fit(cm_data):
     np.testing.assert_allclose(auto.predict(R[200:]), fixed.predict(R[200:]), rtol=1e-9)
     assert not hasattr(fixed, "cv_results_")
     assert (fixed.sigma_, fixed.alpha_) == (auto.sigma_, auto.alpha_)
+    auto.set_params(sigma=1e3, alpha=1e-8).fit(R[:50], y[:50])
+    assert not hasattr(auto, "cv_results_") and not hasattr(auto, "loo_mae_")
 
 
 def test_auto_grids_are_relative_to_the_data(cm_data):
