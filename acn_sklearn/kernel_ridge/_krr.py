@@ -204,6 +204,8 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        for searched in ("cv_results_", "loo_mae_"):  # from an earlier fit
+            self.__dict__.pop(searched, None)
         self.y_baseline_ = y.mean(axis=0) if self.baseline == "mean" else np.zeros(y.shape[1:])
         y = y - self.y_baseline_
         sigmas, _ = self._candidates("sigma", X)
@@ -244,7 +246,8 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         else:
             # exp(-d^p / (p s^p)) = exp(-d^p / (p s_max^p)) ** ((s_max / s)^p)
             log_kernel = self._kernel(X, sigma=sigmas[-1])
-            np.log(log_kernel, out=log_kernel)
+            with np.errstate(divide="ignore"):  # a kernel value of 0 stays 0 at every sigma
+                np.log(log_kernel, out=log_kernel)
             power = _SIGMA_POWER[self.kernel]
 
             def kernel_at(i):
