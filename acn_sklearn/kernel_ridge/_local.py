@@ -56,9 +56,10 @@ def _add_block(K, a, b, rows, columns, sigmas, weight=1.0):
     mol_b, first_b = b.segments(columns)
     mol_a, first_a = a.segments(rows)
     pairs = np.ix_(mol_a, mol_b)
+    scratch = np.empty_like(block) if len(sigmas) > 1 else None
     for i, sigma in enumerate(sigmas):
         last = i == len(sigmas) - 1  # the distances are no longer needed: reuse them
-        values = np.multiply(block, 1.0 / sigma**2, out=block if last else None)
+        values = np.multiply(block, 1.0 / sigma**2, out=block if last else scratch)
         np.exp(values, out=values)
         summed = np.add.reduceat(np.add.reduceat(values, first_b, axis=1), first_a, axis=0)
         if weight != 1.0:
