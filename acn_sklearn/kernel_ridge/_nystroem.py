@@ -68,10 +68,9 @@ def _largest_fitting(budget: int, block_size: int, n_features: int) -> int:
     b, d = block_size, n_features
     # 2 m^2 + m (2 b + 2 d) + 2 b d <= budget / 8, solved for m.
     linear, constant = 2 * b + 2 * d, 2 * b * d - budget // ENTRY_BYTES
-    discriminant = linear * linear - 8 * constant
-    if constant > 0:
+    if constant > 0:  # not even the blocks fit
         return 0
-    return int((math.isqrt(discriminant) - linear) // 4)
+    return (math.isqrt(linear * linear - 8 * constant) - linear) // 4
 
 
 class NystroemKernelRidge(RegressorMixin, BaseEstimator):
