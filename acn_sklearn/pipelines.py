@@ -55,7 +55,8 @@ class ElementBaselinePipeline(Pipeline):
     Parameters
     ----------
     steps : list of (str, estimator)
-        A representation transformer, then a regressor.
+        A representation transformer, then a regressor; or only a regressor
+        of molecules (:func:`make_cm_nystroem`).
     baseline : {"elements"} or None, default="elements"
         None: a plain Pipeline.
     transform_input, memory, verbose
