@@ -176,7 +176,12 @@ def report(rows: list[dict]) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", nargs="+", help="model:N:m, m a number or 'exact'")
+    parser.add_argument(
+        "--rows",
+        nargs="*",
+        default=[],
+        help="model:N:m, m a number or 'exact'; none: rewrite the report from the results",
+    )
     parser.add_argument(
         "--cache",
         help="folder caching representations across rows: rows that find it filled read "
@@ -203,7 +208,7 @@ def main(argv=None):
         key = (row["model"], row["n_train"], row["landmarks"])
         rows = [r for r in rows if (r["model"], r["n_train"], r["landmarks"]) != key] + [row]
         RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-        report(rows)
+    report(rows)
 
 
 if __name__ == "__main__":
