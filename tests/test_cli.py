@@ -219,3 +219,22 @@ def test_fit_checkpoint_is_for_networks(small_files, tmp_path, capsys):
     args = ["fit", "--model", "cm", "--data", str(train), "-o", str(tmp_path / "m")]
     assert main([*args, "--checkpoint", str(tmp_path / "c")]) == 1
     assert "--checkpoint is for networks" in capsys.readouterr().err
+
+
+def test_predict_warns_once_per_reason_for_molecules_outside_the_domain(
+    small_files, tmp_path, capsys
+):
+    from test_domain import alkane
+
+    train, _ = small_files
+    model = tmp_path / "m"
+    assert main(["fit", "--model", "slatm", "--data", str(train), "-o", str(model)]) == 0
+    large = tmp_path / "large.xyz"
+    write(large, [alkane(13), alkane(15)], format="xyz")
+    capsys.readouterr()
+    assert main(["predict", str(model), str(large)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warned = [line for line in err if line.startswith("warning: ")]
+    assert len(warned) == 1
+    assert "2 molecule(s) outside the training domain" in warned[0]
+    assert "more atoms than any training molecule" in warned[0]

@@ -231,3 +231,13 @@ def test_the_guard_admits_a_kernel_of_exactly_max_memory(overhead):
     # One more sample does not fit in the same budget either.
     with pytest.raises(MemoryError, match="at most N = 250 "):
         check_kernel_fits(251, need, overhead=overhead)
+
+
+@parametrize_with_checks(
+    [
+        KernelRidgeRegressor(sigma="auto", alpha="auto"),
+        KernelRidgeRegressor(kernel="laplacian", sigma=[0.5, 2.0, 8.0], alpha=[1e-3, 1e-1]),
+    ]
+)
+def test_sklearn_estimator_checks_with_leave_one_out_search(estimator, check):
+    check(estimator)

@@ -13,6 +13,7 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, PassthroughScoring
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
+from ..domain import TrainingDomain
 from ..molecules import check_elements, check_molecules, check_targets, element_counts, elements_in
 from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
@@ -198,6 +199,8 @@ class ACNRegressor(NeuralNetRegressor):
         with ``ema_decay``, the network and its average.
     statistics_ : TrainingStatistics
         Feature and target statistics of the training data.
+    training_domain_ : TrainingDomain
+        What the training molecules covered (see :mod:`acn_sklearn.domain`).
     history_ : skorch.History
         Per-epoch training record.
 
@@ -410,6 +413,7 @@ class ACNRegressor(NeuralNetRegressor):
         self.n_outputs_ = y.shape[1]
         declared = () if self.elements is None else self.elements
         self.elements_ = np.union1d(elements_in(X), np.asarray(declared, dtype=int))
+        self.training_domain_ = TrainingDomain.of(X)
         with torch_cpu_settings(self.n_jobs):
             dataset = self._featurize(X, y)
             self.statistics_ = training_statistics(
@@ -478,15 +482,24 @@ class ACNRegressor(NeuralNetRegressor):
         Parameters
         ----------
         X : array-like of shape (n_molecules, max_atoms, 4), or sequence
-            Molecules in any accepted format; only elements seen in ``fit``.
+            Molecules in any accepted format; only elements the model accepts
+            (``elements_``).
 
         Returns
         -------
         ndarray of shape (n_molecules,) or (n_molecules, n_outputs)
+
+        Warns
+        -----
+        DomainWarning
+            For molecules outside the training domain (larger than every
+            training molecule, or with an element or bonded element pair never
+            seen in training), naming them; they are predicted all the same.
         """
         self.check_is_fitted()
         X = check_molecules(X)
         check_elements(X, self.elements_, type(self).__name__)
+        self.training_domain_.warn(X, type(self).__name__)
         with torch_cpu_settings(self.n_jobs):
             parts = [
                 self.forward(self._featurize(X[start : start + _PREDICT_CHUNK])).numpy()

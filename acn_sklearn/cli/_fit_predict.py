@@ -56,14 +56,25 @@ def run_fit(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     """Write the saved model's predictions for xyz files as CSV."""
     import csv
+    import warnings
 
     from ..datasets import load_xyz
+    from ..domain import DomainWarning
     from ..persistence import load_model
 
     saved = load_model(args.model)
     molecules = load_xyz(args.molecules)
     names = molecules.names
-    prediction = saved.estimator.predict(molecules.data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DomainWarning)
+        prediction = saved.estimator.predict(molecules.data)
+    for warning in caught:  # one line per reason, with the molecules' count
+        if issubclass(warning.category, DomainWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     header = ["name", f"{saved.target} ({saved.unit})"]
     handle = open(args.output, "w", newline="") if args.output else sys.stdout
     try:

@@ -17,6 +17,28 @@ from qmllib.kernels import laplacian_kernel, laplacian_kernel_symmetric
 BLOCK_ROWS = 2048
 
 
+def half_sq_distances_from_products(products, sq_norms_a, sq_norms_b):
+    """Turn ``a.b`` products into ``-||a - b||^2 / 2``, in place.
+
+    Parameters
+    ----------
+    products : ndarray of shape (n_a, n_b)
+        ``A @ B.T``; overwritten.
+    sq_norms_a : ndarray of shape (n_a,)
+    sq_norms_b : ndarray of shape (n_b,)
+
+    Returns
+    -------
+    ndarray of shape (n_a, n_b)
+        ``products``, now holding ``-||a - b||^2 / 2`` (never positive).
+    """
+    D = products
+    D -= 0.5 * sq_norms_a[:, None]
+    D -= 0.5 * sq_norms_b[None, :]
+    np.minimum(D, 0.0, out=D)  # rounding can make it slightly positive
+    return D
+
+
 def gaussian_from_products(products, sq_norms_a, sq_norms_b, sigma):
     """Turn ``a.b`` products into Gaussian kernel values, in place.
 
@@ -33,12 +55,8 @@ def gaussian_from_products(products, sq_norms_a, sq_norms_b, sigma):
     ndarray of shape (n_a, n_b)
         ``products``, now holding ``exp(-||a - b||^2 / (2 sigma^2))``.
     """
-    K = products
-    K *= 2.0
-    K -= sq_norms_a[:, None]
-    K -= sq_norms_b[None, :]
-    np.minimum(K, 0.0, out=K)  # -||a - b||^2; rounding can make it slightly positive
-    K *= 1.0 / (2.0 * sigma**2)
+    K = half_sq_distances_from_products(products, sq_norms_a, sq_norms_b)
+    K *= 1.0 / sigma**2
     np.exp(K, out=K)
     return K
 

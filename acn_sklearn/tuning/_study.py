@@ -24,6 +24,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import optuna
@@ -167,7 +168,8 @@ class TuningResult:
 def _within(distribution, value) -> bool:
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return value in distribution.choices
-    return distribution.low <= value <= distribution.high
+    # A default such as sigma="auto" is no point of a numeric range: nothing to enqueue.
+    return isinstance(value, Real) and distribution.low <= value <= distribution.high
 
 
 def enqueue_defaults(study: optuna.Study, model, space) -> dict:

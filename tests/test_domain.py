@@ -1,0 +1,90 @@
+"""Applicability domain: molecules outside the training data are named in a warning."""
+
+import warnings
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from acn_sklearn import ACNRegressor, make_cm_krr
+from acn_sklearn.domain import BOND_LENGTH, DomainWarning, TrainingDomain
+from acn_sklearn.molecules import to_array
+
+
+def alkane(n_carbons: int) -> Atoms:
+    """A straight-chain alkane CnH2n+2 in a zigzag (C-C 1.53 A, C-H 1.09 A)."""
+    carbons = [(1.27 * i, 0.0 if i % 2 == 0 else 0.86, 0.0) for i in range(n_carbons)]
+    positions, symbols = list(carbons), ["C"] * n_carbons
+    for i, (x, y, _) in enumerate(carbons):
+        outward = -0.63 if i % 2 == 0 else 0.63
+        for z in (0.89, -0.89):
+            positions.append((x, y + outward, z))
+            symbols.append("H")
+    for i, x in ((0, -1.09), (n_carbons - 1, 1.09)):  # the end groups: a third hydrogen
+        positions.append((carbons[i][0] + x, carbons[i][1], 0.0))
+        symbols.append("H")
+    return Atoms(symbols, positions)
+
+
+HOF = Atoms("HOF", [(0.97, 0.0, 0.0), (0.0, 0.0, 0.0), (-0.36, 1.39, 0.0)])
+
+
+def _caught(predict):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predict()
+    return [str(w.message) for w in caught if issubclass(w.category, DomainWarning)]
+
+
+def test_alkane_builder_is_chemical():
+    tridecane = alkane(13)
+    assert tridecane.get_chemical_formula() == "C13H28" and len(tridecane) == 41
+    d = tridecane.get_all_distances()
+    assert d[np.triu_indices(41, 1)].min() > 1.0
+
+
+@pytest.mark.parametrize("make", [make_cm_krr, lambda: ACNRegressor(max_epochs=1, random_state=0)])
+def test_large_molecules_are_named_and_still_predicted(make, qm9_subset):
+    X, y = qm9_subset
+    model = make().set_params(**{k: 62 for k in make().get_params() if k.endswith("cm__size")})
+    model.fit(X[:100], y[:100])
+    largest = int((X[:100, :, 0] > 0).sum(axis=1).max())
+    molecules = [alkane(13), alkane(20)]
+    messages = _caught(lambda: model.predict(molecules))
+    assert len(messages) == 1
+    assert "2 molecule(s) outside the training domain" in messages[0]
+    assert f"more atoms than any training molecule ({largest}): molecule(s) 0, 1" in messages[0]
+    assert np.isfinite(model.predict(molecules)).all()
+    assert _caught(lambda: model.predict(X[:100])) == []  # the training molecules themselves
+
+
+def test_an_element_never_trained_on_is_named(qm9_subset):
+    X, y = qm9_subset
+    no_fluorine = ~(X[:, :, 0] == 9).any(axis=1)
+    model = ACNRegressor(max_epochs=1, random_state=0, elements=(1, 6, 7, 8, 9))
+    model.fit(X[no_fluorine][:60], y[no_fluorine][:60])
+    with_fluorine = X[~no_fluorine][:3]
+    messages = _caught(lambda: model.predict(with_fluorine))
+    assert any("an element never seen in training (F): molecule(s) 0, 1, 2" in m for m in messages)
+
+
+def test_a_bonded_pair_never_trained_on_is_named(qm9_subset):
+    X, _ = qm9_subset
+    has_o_and_f = [(x[:, 0] == 8).any() and (x[:, 0] == 9).any() for x in X]
+    domain = TrainingDomain.of(X)
+    assert any(has_o_and_f) and {8, 9} <= domain.elements
+    # Independent check: no O-F distance under the bond length in the training molecules.
+    for x in X:
+        o, f = x[x[:, 0] == 8, 1:], x[x[:, 0] == 9, 1:]
+        if len(o) and len(f):
+            assert np.linalg.norm(o[:, None] - f[None], axis=-1).min() >= BOND_LENGTH
+    outside = domain.outside(to_array([HOF]))
+    assert outside == {"a bonded element pair never seen in training (O-F)": [0]}
+
+
+@pytest.mark.parametrize(
+    ("distance", "bonded"), [(BOND_LENGTH - 0.01, True), (BOND_LENGTH + 0.01, False)]
+)
+def test_bond_length_boundary(distance, bonded):
+    pair = to_array([Atoms("CN", [(0, 0, 0), (distance, 0, 0)])])
+    assert ((6, 7) in TrainingDomain.of(pair).bonded_pairs) == bonded
