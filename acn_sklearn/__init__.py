@@ -19,10 +19,13 @@ _PUBLIC = {
     "FCHL19": ".representations",
     "DeepEnsembleRegressor": ".ensemble",
     "KernelRidgeRegressor": ".kernel_ridge",
+    "NystroemKernelRidge": ".kernel_ridge",
     "ElementBaselinePipeline": ".pipelines",
     "make_cm_krr": ".pipelines",
     "make_slatm_krr": ".pipelines",
     "make_fchl19_krr": ".pipelines",
+    "make_cm_nystroem": ".pipelines",
+    "make_slatm_nystroem": ".pipelines",
 }
 
 __all__ = ["__version__", *_PUBLIC]

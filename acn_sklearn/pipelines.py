@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .datasets import QM9_MAX_ATOMS
 from .domain import TrainingDomain
-from .kernel_ridge import KernelRidgeRegressor
+from .kernel_ridge import KernelRidgeRegressor, NystroemKernelRidge
 from .molecules import (
     check_molecules,
     check_targets,
@@ -37,7 +37,14 @@ from .molecules import (
 )
 from .representations import FCHL19, SLATM, CoulombMatrix
 
-__all__ = ["ElementBaselinePipeline", "make_cm_krr", "make_fchl19_krr", "make_slatm_krr"]
+__all__ = [
+    "ElementBaselinePipeline",
+    "make_cm_krr",
+    "make_cm_nystroem",
+    "make_fchl19_krr",
+    "make_slatm_krr",
+    "make_slatm_nystroem",
+]
 
 
 class ElementBaselinePipeline(Pipeline):
@@ -52,7 +59,8 @@ class ElementBaselinePipeline(Pipeline):
     Parameters
     ----------
     steps : list of (str, estimator)
-        A representation transformer, then a regressor.
+        A representation transformer, then a regressor; or only a regressor
+        of molecules (:func:`make_cm_nystroem`).
     baseline : {"elements"} or None, default="elements"
         None: a plain Pipeline.
     transform_input, memory, verbose
@@ -247,6 +255,93 @@ def make_fchl19_krr(**params) -> ElementBaselinePipeline:
                     kernel="local_gaussian", sigma="auto", alpha="auto", baseline=None
                 ),
             ),
+        ]
+    )
+    return model.set_params(**params)
+
+
+def make_cm_nystroem(**params) -> ElementBaselinePipeline:
+    """Coulomb matrix + Laplacian KRR on landmark molecules (Nystroem), for large N.
+
+    :func:`make_cm_krr`'s model with the subset-of-regressors approximation: fit
+    memory O(m^2) instead of O(N^2), so N can be all of QM9 (see
+    ``docs/benchmarks/nystroem.md`` for its accuracy and cost against exact KRR).
+
+    Parameters
+    ----------
+    **params
+        Nested parameters set on the pipeline, e.g. ``krr__n_landmarks=8000``,
+        ``krr__representation__n_jobs=2``.
+
+    Returns
+    -------
+    ElementBaselinePipeline
+        One step, ``krr``: :class:`~acn_sklearn.kernel_ridge.NystroemKernelRidge`
+        with ``CoulombMatrix(size=29)``, ``kernel="laplacian"``, ``sigma=4000``,
+        ``alpha=1e-8``, ``n_landmarks=4000``, ``random_state=0``: the exact
+        model's kernel and hyperparameters, after the per-element baseline.
+
+    Examples
+    --------
+    >>> from acn_sklearn import make_cm_nystroem
+    >>> make_cm_nystroem(krr__n_landmarks=500).get_params()["krr__kernel"]
+    'laplacian'
+    """
+    model = ElementBaselinePipeline(
+        [
+            (
+                "krr",
+                NystroemKernelRidge(
+                    CoulombMatrix(size=QM9_MAX_ATOMS),
+                    kernel="laplacian",
+                    sigma=4000.0,
+                    alpha=1e-8,
+                    n_landmarks=4000,
+                    random_state=0,
+                ),
+            )
+        ]
+    )
+    return model.set_params(**params)
+
+
+def make_slatm_nystroem(**params) -> ElementBaselinePipeline:
+    """Global SLATM + Gaussian KRR on landmark molecules (Nystroem), for large N.
+
+    :func:`make_slatm_krr`'s model with the subset-of-regressors approximation:
+    fit memory O(m^2) instead of O(N^2), and SLATM vectors generated block by
+    block instead of all at once (see ``docs/benchmarks/nystroem.md``).
+
+    Parameters
+    ----------
+    **params
+        Nested parameters set on the pipeline, e.g. ``krr__n_landmarks=4000``,
+        ``krr__representation__n_jobs=2``.
+
+    Returns
+    -------
+    ElementBaselinePipeline
+        One step, ``krr``: :class:`~acn_sklearn.kernel_ridge.NystroemKernelRidge`
+        with ``SLATM()``, ``kernel="gaussian"``, ``sigma=500``, ``alpha=1e-8``,
+        ``baseline=None``, ``n_landmarks=4000``, ``random_state=0``, after the
+        per-element baseline: the exact model's kernel with the sigma it was
+        given by cross-validation before leave-one-out (which needs the N x N
+        kernel that the landmarks avoid).
+    """
+    model = ElementBaselinePipeline(
+        [
+            (
+                "krr",
+                NystroemKernelRidge(
+                    SLATM(),
+                    kernel="gaussian",
+                    sigma=500.0,
+                    alpha=1e-8,
+                    n_landmarks=4000,
+                    baseline=None,
+                    random_state=0,
+                ),
+            )
         ]
     )
     return model.set_params(**params)

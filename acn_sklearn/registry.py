@@ -140,6 +140,28 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "acn:radius=5": {100: 159.57, 1000: 162.49, 10000: 11.47},
             },
         ),
+        ModelEntry(
+            name="cm_nystroem",
+            label="CM (Nystroem)",
+            factory="acn_sklearn.pipelines.make_cm_nystroem",
+            kind="kernel",
+            search_space={
+                "krr__sigma": FloatDistribution(10.0, 1e5, log=True),
+                "krr__alpha": FloatDistribution(1e-12, 1e-4, log=True),
+            },
+            in_default_curve=False,
+        ),
+        ModelEntry(
+            name="slatm_nystroem",
+            label="SLATM (Nystroem)",
+            factory="acn_sklearn.pipelines.make_slatm_nystroem",
+            kind="kernel",
+            search_space={
+                "krr__sigma": FloatDistribution(10.0, 1e5, log=True),
+                "krr__alpha": FloatDistribution(1e-12, 1e-4, log=True),
+            },
+            in_default_curve=False,
+        ),
     ]
 }
 

@@ -150,7 +150,7 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
 
 
 #: Parameters that change speed and memory, not results: left out of the defaults tables.
-OPERATIONAL = ("n_jobs", "memory", "max_memory")
+OPERATIONAL = ("n_jobs", "memory", "max_memory", "block_size")
 #: sklearn Pipeline parameters that are not model settings.
 PIPELINE_PLUMBING = ("steps", "verbose", "transform_input")
 
@@ -161,7 +161,14 @@ def _write_model_defaults() -> None:
     The models page includes it, so the documented defaults cannot drift from
     the factories' and the regressor's actual parameters.
     """
-    from acn_sklearn import ACNRegressor, make_cm_krr, make_fchl19_krr, make_slatm_krr
+    from acn_sklearn import (
+        ACNRegressor,
+        make_cm_krr,
+        make_cm_nystroem,
+        make_fchl19_krr,
+        make_slatm_krr,
+        make_slatm_nystroem,
+    )
 
     def row(name, value):
         if isinstance(value, type):  # e.g. criterion=torch.nn.L1Loss
@@ -174,6 +181,8 @@ def _write_model_defaults() -> None:
         ("make_cm_krr()", make_cm_krr()),
         ("make_slatm_krr()", make_slatm_krr()),
         ("make_fchl19_krr()", make_fchl19_krr()),
+        ("make_cm_nystroem()", make_cm_nystroem()),
+        ("make_slatm_nystroem()", make_slatm_nystroem()),
     ]:
         params = model.get_params(deep=True)
         steps = [name for name, _ in getattr(model, "steps", [])]
