@@ -133,6 +133,8 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "element_clouds": CategoricalDistribution([True, False]),
                 "pooling": CategoricalDistribution(["sum", "power"]),
                 "pooling_power": FloatDistribution(1.0, 4.0),
+                "body_order": CategoricalDistribution([3, 4]),
+                "ema_decay": CategoricalDistribution([None, 0.999]),
             },
             paper_table_1={
                 "acn:radius=3": {100: 114.65, 1000: 47.81, 10000: 1.31},
