@@ -30,16 +30,30 @@ class DomainWarning(UserWarning):
     """A prediction for molecules outside the model's training domain."""
 
 
-def _bonded_pairs(X: np.ndarray) -> list[set[tuple[int, int]]]:
-    """The element pairs ``(Z_a, Z_b)``, ``Z_a <= Z_b``, bonded in each molecule."""
-    Z, R = X[:, :, 0].astype(int), X[:, :, 1:]
-    pairs = []
-    for z, r, n in zip(Z, R, n_atoms(X), strict=True):
-        d = np.linalg.norm(r[:n, None] - r[None, :n], axis=-1)
-        a, b = np.nonzero(np.triu(d < BOND_LENGTH, k=1))
-        low, high = np.minimum(z[a], z[b]), np.maximum(z[a], z[b])
-        pairs.append(set(zip(low.tolist(), high.tolist(), strict=True)))
-    return pairs
+def _bonded_pairs(X: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Every bonded atom pair of every molecule: its molecule and ``(Z_a, Z_b)``, ``Z_a <= Z_b``.
+
+    Returns
+    -------
+    molecule : ndarray of int of shape (n_pairs,)
+    pair : ndarray of int of shape (n_pairs, 2)
+    """
+    molecules, pairs = [], []
+    for start in range(0, len(X), chunk):
+        Z, R = X[start : start + chunk, :, 0].astype(int), X[start : start + chunk, :, 1:]
+        diff = R[:, :, None] - R[:, None, :]
+        real = Z > 0
+        close = np.einsum("mabx,mabx->mab", diff, diff) < BOND_LENGTH**2
+        bonded = close & real[:, :, None] & real[:, None, :]
+        m, a, b = np.nonzero(np.triu(bonded, k=1))
+        molecules.append(start + m)
+        pairs.append(np.sort(np.stack([Z[m, a], Z[m, b]], axis=1), axis=1))
+    return np.concatenate(molecules), np.concatenate(pairs)
+
+
+def _codes(pairs: np.ndarray) -> np.ndarray:
+    """One integer per element pair (rows ``(Z_a, Z_b)``), for set operations in numpy."""
+    return pairs[:, 0] * 1024 + pairs[:, 1]
 
 
 def _describe(pair: tuple[int, int]) -> str:
@@ -75,7 +89,7 @@ class TrainingDomain:
         return cls(
             max_atoms=int(n_atoms(X).max()),
             elements=frozenset(elements_in(X).tolist()),
-            bonded_pairs=frozenset().union(*_bonded_pairs(X)),
+            bonded_pairs=frozenset(map(tuple, np.unique(_bonded_pairs(X)[1], axis=0).tolist())),
         )
 
     def outside(self, X: np.ndarray) -> dict[str, list[int]]:
@@ -103,15 +117,15 @@ class TrainingDomain:
             reasons[f"an element never seen in training ({names})"] = np.flatnonzero(
                 unseen.any(axis=1)
             ).tolist()
-        new_pairs, molecules = set(), []
-        for i, pairs in enumerate(_bonded_pairs(X)):
-            unknown = pairs - self.bonded_pairs
-            if unknown:
-                new_pairs |= unknown
-                molecules.append(i)
-        if molecules:
-            names = ", ".join(_describe(p) for p in sorted(new_pairs))
-            reasons[f"a bonded element pair never seen in training ({names})"] = molecules
+        molecule, pair = _bonded_pairs(X)
+        known = np.array(sorted(self.bonded_pairs), dtype=int).reshape(-1, 2)
+        unknown = ~np.isin(_codes(pair), _codes(known))
+        if unknown.any():
+            new_pairs = sorted(set(map(tuple, pair[unknown].tolist())))
+            names = ", ".join(_describe(p) for p in new_pairs)
+            reasons[f"a bonded element pair never seen in training ({names})"] = np.unique(
+                molecule[unknown]
+            ).tolist()
         return reasons
 
     def warn(self, X: np.ndarray, model: str) -> None:
