@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from joblib import Memory, Parallel, delayed
+from joblib import Memory, Parallel, delayed, parallel_config
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 
@@ -82,7 +82,9 @@ def _model_key(spec: str, repeat: int) -> str:
 def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
-    with warnings.catch_warnings():
+    # The one split runs here, not as a task of an enclosing parallel backend (Dask
+    # would score on a copy of the scorer, and the predictions would be lost).
+    with warnings.catch_warnings(), parallel_config(backend="sequential"):
         # At small N some held-out molecules of the same data set are larger than every
         # training molecule: measuring that is the point of the curve, not a user's
         # extrapolation to warn about.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 
 from ..registry import CATALOGUE, MODEL_NAMES
 from ._common import add_protocol_arguments, data_source, duration, load_data, positive_int
@@ -26,6 +27,24 @@ def size(text: str) -> int | str:
 def resolve_sizes(sizes, n_molecules: int, n_test: int) -> list[int]:
     """Sizes with ``all`` replaced by the training pool: every molecule not in the test set."""
     return sorted({n_molecules - n_test if n == ALL else n for n in sizes})
+
+
+@contextmanager
+def _cluster(address: str | None):
+    """Run the cells on the Dask scheduler at ``address`` (every worker), or here."""
+    if address is None:
+        yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ImportError(
+            "--scheduler needs dask.distributed: pip install 'acn-sklearn[dask]'"
+        ) from None
+    from joblib import parallel_config
+
+    with Client(address), parallel_config(backend="dask", n_jobs=-1):
+        yield
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         "n_test": args.n_test,
         "test_seed": args.test_seed,
         "max_memory": args.max_memory,
+        "scheduler": args.scheduler,
         "data": data_source(args),
         **provenance(args.command_line),
     }
@@ -88,18 +108,19 @@ def run(args: argparse.Namespace) -> int:
 
     interrupted = False
     try:
-        run_cells(
-            models,
-            sizes,
-            X,
-            y,
-            repeats=args.repeats,
-            n_test=args.n_test,
-            test_seed=args.test_seed,
-            cache_dir=None if args.no_cache else out / "cache",
-            on_cell=progress,
-            max_memory=None if args.max_memory is None else int(args.max_memory * 2**30),
-        )
+        with _cluster(args.scheduler):
+            run_cells(
+                models,
+                sizes,
+                X,
+                y,
+                repeats=args.repeats,
+                n_test=args.n_test,
+                test_seed=args.test_seed,
+                cache_dir=None if args.no_cache else out / "cache",
+                on_cell=progress,
+                max_memory=None if args.max_memory is None else int(args.max_memory * 2**30),
+            )
     except KeyboardInterrupt:
         interrupted = True
         print(
@@ -174,6 +195,12 @@ def register(commands) -> None:
         metavar="GIB",
         help="memory a cell's kernel matrices may use, in GiB; larger cells are skipped "
         "(default: the memory available at the start)",
+    )
+    curve.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the cells on the workers of this Dask scheduler (tcp://host:8786; "
+        "needs the 'dask' extra); the cache folder must be one they all reach",
     )
     curve.add_argument("--no-cache", action="store_true", help="recompute every cell")
     curve.set_defaults(run=run)
