@@ -164,7 +164,26 @@ class Cell:
 
     @classmethod
     def skip(cls, model, n_train, repeat, test_indices, reason, memory_needed=0):
-        """A cell that was not run, and why."""
+        """A cell that was not run, and why.
+
+        Parameters
+        ----------
+        model : str
+            Model spec.
+        n_train, repeat : int
+            Training-set size and repeat.
+        test_indices : ndarray of int
+            The held-out molecules it would have been scored on.
+        reason : str
+            Why it was skipped, e.g. ``"needs 90.2 GiB for its kernel matrices,
+            21.3 GiB available"``.
+        memory_needed : int, default=0
+            Bytes its kernel matrices would need.
+
+        Returns
+        -------
+        Cell
+        """
         return cls(
             model=model,
             n_train=n_train,
