@@ -17,7 +17,13 @@ def fit_power_law(sizes, maes) -> tuple[float, float]:
 
 
 def summarise(cells: list[Cell]) -> list[dict]:
-    """Mean and standard deviation of MAE and times over repeats, per model and N."""
+    """Mean and standard deviation of MAE and times over repeats, per model and N.
+
+    Skipped cells are left out of the statistics; a row whose every repeat was
+    skipped has a NaN MAE, and every row names in ``skipped`` why cells of it
+    were skipped (empty when none was) and in ``memory_needed`` the bytes their
+    kernel matrices would need.
+    """
     rows = []
     model_order = list(dict.fromkeys(c.model for c in cells))
     keys = sorted(
@@ -25,16 +31,20 @@ def summarise(cells: list[Cell]) -> list[dict]:
     )
     for model, n in keys:
         group = [c for c in cells if (c.model, c.n_train) == (model, n)]
-        maes = np.array([c.mae for c in group])
+        ran = [c for c in group if not c.skipped]
+        skipped = [c for c in group if c.skipped]
+        maes = np.array([c.mae for c in ran])
         rows.append(
             {
                 "model": model,
                 "n_train": n,
-                "repeats": len(group),
-                "mae": float(maes.mean()),
+                "repeats": len(ran),
+                "mae": float(maes.mean()) if ran else float("nan"),
                 "mae_std": float(maes.std(ddof=1)) if len(maes) > 1 else 0.0,
-                "fit_s": float(np.mean([c.fit_s for c in group])),
-                "predict_s": float(np.mean([c.predict_s for c in group])),
+                "fit_s": float(np.mean([c.fit_s for c in ran])) if ran else 0.0,
+                "predict_s": float(np.mean([c.predict_s for c in ran])) if ran else 0.0,
+                "skipped": skipped[0].skipped if skipped else "",
+                "memory_needed": max((c.memory_needed for c in skipped), default=0),
             }
         )
     return rows

@@ -15,6 +15,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .analysis import fit_power_law, summarise
 from .learning_curve import Cell
+from .peers import Peer
 
 __all__ = ["plot_learning_curves", "plot_parity"]
 
@@ -25,13 +26,15 @@ _PLAIN = FuncFormatter(lambda value, _: f"{value:,.10g}")
 
 
 def plot_learning_curves(
-    cells: list[Cell], path: Path, unit: str, subtitle: str = ""
+    cells: list[Cell], path: Path, unit: str, subtitle: str = "", peers: tuple[Peer, ...] = ()
 ) -> dict[str, tuple]:
     """Figure 4: log-log test MAE against N, with a fitted ``a / N**b`` per model.
 
     A power law is fitted and drawn only for models with at least
     :data:`MIN_SIZES_FOR_FIT` sizes (through two points any line fits); other
-    models' points are joined by dashed lines. Axes carry plain numbers.
+    models' points are joined by dashed lines. Axes carry plain numbers. Sizes
+    a model skipped are named in its legend entry, with the reason; published
+    peers are black stars at their N, labelled.
 
     Parameters
     ----------
@@ -42,18 +45,36 @@ def plot_learning_curves(
         Unit of the target.
     subtitle : str, optional
         What was learned and scored on, e.g. ``"U_atomization, 2,000 test molecules"``.
+    peers : tuple of Peer, optional
+        Published results to mark (:func:`acn_sklearn.peers.peers_for`).
 
     Returns
     -------
     dict
         Model -> ``(a, b)`` of the fit.
     """
+    fig, fits = _learning_curve_figure(cells, unit, subtitle, peers)
+    fig.savefig(path, dpi=120)
+    return fits
+
+
+def _skip_note(skipped: list[dict]) -> str:
+    sizes = ", ".join(f"{r['n_train']:,}" for r in skipped)
+    return f"\n  skipped at N = {sizes}: {skipped[-1]['skipped']}"
+
+
+def _learning_curve_figure(cells, unit, subtitle, peers):
+    """Figure 4 drawn, and the power-law fits."""
     rows = summarise(cells)
     fits = {}
-    fig = Figure(figsize=(6.5, 4.8))
+    fig = Figure(figsize=(7.5, 5.4))
     ax = fig.subplots()
     for model in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == model]
+        mine = [r for r in rows if r["model"] == model and r["repeats"]]
+        skipped = [r for r in rows if r["model"] == model and not r["repeats"]]
+        if not mine:
+            ax.plot([], [], ls="", marker="x", label=f"{model}{_skip_note(skipped)}")
+            continue
         n = np.array([r["n_train"] for r in mine])
         mae = np.array([r["mae"] for r in mine])
         line = ax.errorbar(n, mae, yerr=[r["mae_std"] for r in mine], marker="o", ls="", capsize=3)
@@ -65,17 +86,31 @@ def plot_learning_curves(
             label = f"{model}: {a:.3g} / N^{b:.2f}"
         elif len(n) > 1:
             ax.plot(n, mae, color=color, ls="--", lw=0.8)
-        line[0].set_label(label)
+        line[0].set_label(label + (_skip_note(skipped) if skipped else ""))
+    # Labels alternate right and left of the stars, in order of MAE, so that close
+    # values (DimeNet++ 0.146, PaiNN 0.135) do not overprint.
+    for i, peer in enumerate(sorted(peers, key=lambda p: p.mae)):
+        ax.plot(peer.n_train, peer.mae, marker="*", color="black", ls="", ms=8)
+        ax.annotate(
+            f"{peer.name} {peer.mae:.2g}",
+            (peer.n_train, peer.mae),
+            xytext=(6 if i % 2 == 0 else -6, 0),
+            textcoords="offset points",
+            fontsize=7,
+            va="center",
+            ha="left" if i % 2 == 0 else "right",
+        )
+    if peers:
+        ax.plot([], [], marker="*", color="black", ls="", label="published, U0, own test sets")
     ax.set(xscale="log", yscale="log", xlabel="training molecules N", ylabel=f"test MAE ({unit})")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(_PLAIN)
         axis.set_minor_formatter(NullFormatter())
     ax.set_title("Learning curves (Figure 4)" + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return fits
+    return fig, fits
 
 
 def _formula(molecule: np.ndarray) -> str:

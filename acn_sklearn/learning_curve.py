@@ -13,6 +13,14 @@ the chemical space, not information about test targets.
 
 Finished cells are cached on disk with :class:`joblib.Memory`, so an interrupted or
 repeated run only computes what is missing.
+
+A cell whose kernel matrices would not fit in memory (exact kernel ridge
+regression at large N: ``N x N`` float64 entries, see
+:meth:`~acn_sklearn.kernel_ridge.KernelRidgeRegressor.kernel_memory`) is not
+started: it is returned as skipped, with the reason and the memory it would need,
+and so is a cell whose fit runs out of memory. Cells run through
+:class:`joblib.Parallel`, so ``joblib.parallel_config(backend="dask")`` with a
+``dask.distributed`` client spreads them over a cluster.
 """
 
 from __future__ import annotations
@@ -24,16 +32,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from joblib import Memory
+from joblib import Memory, Parallel, delayed, parallel_config
 from sklearn.model_selection import cross_validate
+from sklearn.pipeline import Pipeline
 
 from . import __version__
 from .domain import DomainWarning
+from .kernel_ridge._memory import available_memory
 from .molecules import elements_in
 from .protocol import held_out_split
 from .registry import make_model, set_elements
 
-__all__ = ["Cell", "run_cells"]
+__all__ = ["Cell", "cell_memory", "run_cells"]
 
 
 class _RecordingMAE:
@@ -72,7 +82,9 @@ def _model_key(spec: str, repeat: int) -> str:
 def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
-    with warnings.catch_warnings():
+    # The one split runs here, not as a task of an enclosing parallel backend (Dask
+    # would score on a copy of the scorer, and the predictions would be lost).
+    with warnings.catch_warnings(), parallel_config(backend="sequential"):
         # At small N some held-out molecules of the same data set are larger than every
         # training molecule: measuring that is the point of the curve, not a user's
         # extrapolation to warn about.
@@ -94,9 +106,49 @@ def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, t
     }
 
 
+def _run_or_skip(run, *args):
+    """``run(*args)``, or the reason it ran out of memory (never cached)."""
+    try:
+        return run(*args)
+    except MemoryError as error:
+        return {"skipped": f"out of memory: {error}"}
+
+
+def cell_memory(model, n_train: int) -> int:
+    """Bytes of the ``N x N`` kernel matrices fitting ``model`` on ``n_train`` needs.
+
+    The sum of :meth:`~acn_sklearn.kernel_ridge.KernelRidgeRegressor.kernel_memory`
+    over the model's steps; 0 for models without an exact kernel (the network,
+    Nystroem KRR), whose memory does not grow with N squared.
+
+    Parameters
+    ----------
+    model : estimator or Pipeline
+    n_train : int
+        Training-set size N.
+
+    Returns
+    -------
+    int
+    """
+    steps = [step for _, step in model.steps] if isinstance(model, Pipeline) else [model]
+    return sum(step.kernel_memory(n_train) for step in steps if hasattr(step, "kernel_memory"))
+
+
+def _gb(n_bytes: int) -> str:
+    """``97.2 GiB``, or in the largest binary unit below a GiB for small sizes."""
+    for power, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if n_bytes >= 2**power or power == 10:
+            return f"{n_bytes / 2**power:,.1f} {unit}"
+
+
 @dataclass
 class Cell:
-    """One (model, N, repeat) result: test MAE, wall times and test predictions."""
+    """One (model, N, repeat) result: test MAE, wall times and test predictions.
+
+    A skipped cell (``skipped`` names why) has a NaN MAE, zero times and no
+    predictions; ``memory_needed`` is what its kernel matrices would need.
+    """
 
     model: str
     n_train: int
@@ -107,6 +159,43 @@ class Cell:
     test_indices: np.ndarray = field(repr=False)
     predictions: np.ndarray = field(repr=False)
     cached: bool = False
+    skipped: str = ""
+    memory_needed: int = 0
+
+    @classmethod
+    def skip(cls, model, n_train, repeat, test_indices, reason, memory_needed=0):
+        """A cell that was not run, and why.
+
+        Parameters
+        ----------
+        model : str
+            Model spec.
+        n_train, repeat : int
+            Training-set size and repeat.
+        test_indices : ndarray of int
+            The held-out molecules it would have been scored on.
+        reason : str
+            Why it was skipped, e.g. ``"needs 90.2 GiB for its kernel matrices,
+            21.3 GiB available"``.
+        memory_needed : int, default=0
+            Bytes its kernel matrices would need.
+
+        Returns
+        -------
+        Cell
+        """
+        return cls(
+            model=model,
+            n_train=n_train,
+            repeat=repeat,
+            mae=float("nan"),
+            fit_s=0.0,
+            predict_s=0.0,
+            test_indices=test_indices,
+            predictions=np.empty(0),
+            skipped=reason,
+            memory_needed=memory_needed,
+        )
 
 
 def run_cells(
@@ -120,6 +209,8 @@ def run_cells(
     test_seed: int = 0,
     cache_dir: str | Path | None = None,
     on_cell: Callable[[Cell, int, int, float], None] | None = None,
+    max_memory: int | None = None,
+    n_jobs: int | None = None,
 ) -> list[Cell]:
     """Fit and score every (model, N, repeat) cell of a learning curve.
 
@@ -142,11 +233,23 @@ def run_cells(
     cache_dir : path, optional
         Where finished cells are cached; None computes everything.
     on_cell : callable, optional
-        Called as ``on_cell(cell, done, total, elapsed_s)`` after each cell.
+        Called as ``on_cell(cell, done, total, elapsed_s)`` after each cell, in
+        the order of the returned list.
+    max_memory : int, optional
+        Bytes a cell's kernel matrices may use; None: the memory available
+        when the cells are planned. A cell needing more (:func:`cell_memory`)
+        is skipped, unless it is cached.
+    n_jobs : int, optional
+        Cells run at once, by :class:`joblib.Parallel` (None: 1, or what an
+        enclosing :func:`joblib.parallel_config` says, e.g. ``n_jobs=-1`` with
+        ``backend="dask"`` for every worker of a Dask cluster). Memory is
+        checked per cell: cells that run at once on one machine share it.
 
     Returns
     -------
     list of Cell
+        Every (model, N, repeat), ordered by N, model, repeat; skipped ones
+        included.
     """
     models, sizes = list(models), sorted(set(sizes))
     for spec in models:
@@ -154,15 +257,34 @@ def run_cells(
     for n in sizes:
         held_out_split(len(X), n, n_test=n_test, test_seed=test_seed, repeat=0)
     run = Memory(cache_dir, verbose=0).cache(_run_cell) if cache_dir else _run_cell
-    jobs = [(spec, n, r) for n in sizes for spec in models for r in range(repeats)]
+    budget = available_memory() if max_memory is None else int(max_memory)
+    plan = []  # (spec, n, r, args, cached, skip reason, memory needed)
+    for n in sizes:
+        for spec in models:
+            for r in range(repeats):
+                train, test = held_out_split(
+                    len(X), n, n_test=n_test, test_seed=test_seed, repeat=r
+                )
+                args = (spec, r, _model_key(spec, r), X, y, train, test)
+                cached = cache_dir is not None and run.check_call_in_cache(*args)
+                need = cell_memory(_cell_model(spec, r), n)
+                reason = ""
+                if need > budget and not cached:
+                    reason = f"needs {_gb(need)} for its kernel matrices, {_gb(budget)} available"
+                plan.append((spec, n, r, args, cached, reason, need))
+    results = iter(
+        Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_run_or_skip)(run, *args) for *_, args, _, reason, _ in plan if not reason
+        )
+    )
     cells, start = [], time.perf_counter()
-    for done, (spec, n, r) in enumerate(jobs, start=1):
-        train, test = held_out_split(len(X), n, n_test=n_test, test_seed=test_seed, repeat=r)
-        key = _model_key(spec, r)
-        args = (spec, r, key, X, y, train, test)
-        cached = cache_dir is not None and run.check_call_in_cache(*args)
-        result = run(*args)
-        cells.append(Cell(model=spec, n_train=n, repeat=r, cached=cached, **result))
+    for done, (spec, n, r, args, cached, reason, need) in enumerate(plan, start=1):
+        result = {"skipped": reason} if reason else next(results)
+        if "skipped" in result:
+            cell = Cell.skip(spec, n, r, args[-1], result["skipped"], need)
+        else:
+            cell = Cell(model=spec, n_train=n, repeat=r, cached=cached, **result)
+        cells.append(cell)
         if on_cell is not None:
-            on_cell(cells[-1], done, len(jobs), time.perf_counter() - start)
+            on_cell(cell, done, len(plan), time.perf_counter() - start)
     return cells

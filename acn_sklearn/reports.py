@@ -12,14 +12,16 @@ import numpy as np
 from .analysis import errors_by_element, summarise
 from .figures import plot_learning_curves, plot_parity
 from .learning_curve import Cell
+from .peers import Peer, peers_for
 from .registry import paper_value
 
-__all__ = ["cell_record", "markdown_table", "table_rows", "write_outputs"]
+__all__ = ["cell_record", "markdown_table", "peer_table", "table_rows", "write_outputs"]
 
 
 def cell_record(cell: Cell) -> dict:
     """A JSON-ready dict of a cell (predictions included)."""
     record = asdict(cell)
+    record["mae"] = None if cell.skipped else cell.mae
     record["test_indices"] = cell.test_indices.tolist()
     record["predictions"] = np.asarray(cell.predictions).tolist()
     return record
@@ -49,6 +51,7 @@ def markdown_table(rows: list[dict], unit: str) -> str:
     """Table 1 as Markdown: MAE (+- standard deviation over repeats), times, paper value.
 
     When a row has a published value, the table ends with :data:`PAPER_CAVEAT`.
+    A skipped row says so, and why, in place of its MAE.
     """
     published = any(r["paper_mae"] for r in rows)
     mark = "\\*" if published else ""
@@ -57,7 +60,15 @@ def markdown_table(rows: list[dict], unit: str) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        if not r["repeats"]:
+            lines.append(
+                f"| {r['model']} | {r['n_train']:,} | skipped: {r['skipped']} | 0 | | | "
+                f"{r['paper_mae']} |"
+            )
+            continue
         spread = f" ± {r['mae_std']:.2g}" if r["repeats"] > 1 else ""
+        if r.get("skipped"):
+            spread += f" (other repeats skipped: {r['skipped']})"
         lines.append(
             f"| {r['model']} | {r['n_train']:,} | {r['mae']:.3g}{spread} | "
             f"{r['repeats']} | {r['fit_s']:.1f} | {r['predict_s']:.1f} | {r['paper_mae']} |"
@@ -65,6 +76,24 @@ def markdown_table(rows: list[dict], unit: str) -> str:
     if published:
         lines += ["", PAPER_CAVEAT]
     return "\n".join(lines)
+
+
+def peer_table(peers: tuple[Peer, ...]) -> str:
+    """The published full-QM9 results as Markdown (:mod:`acn_sklearn.peers`)."""
+    return "\n".join(
+        [
+            "## Published models trained on about 110,000 QM9 molecules (U0)",
+            "",
+            "Each scored on its own held-out molecules, not on ours.",
+            "",
+            "| model | N | MAE (kcal/mol) | as reported | source |",
+            "|---|---:|---:|---:|---|",
+            *(
+                f"| {p.name} | {p.n_train:,} | {p.mae:.3g} | {p.reported} | {p.source} |"
+                for p in peers
+            ),
+        ]
+    )
 
 
 def _element_table(by_model: dict[str, dict], n_train: int, unit: str) -> str:
@@ -117,14 +146,17 @@ def write_outputs(
         "table_csv": out / "table1.csv",
         "json": out / "results.json",
     }
-    largest = max((c.n_train for c in cells), default=0)
-    at_largest = [c for c in cells if c.n_train == largest and c.repeat == 0]
+    ran = [c for c in cells if not c.skipped]
+    largest = max((c.n_train for c in ran), default=0)
+    at_largest = [c for c in ran if c.n_train == largest and c.repeat == 0]
     by_element = errors_by_element(at_largest, X, y)
+    peers = peers_for(target, unit)
     paths["table_md"].write_text(
         f"# Test MAE of {target} ({unit})\n\n"
         f"`{settings['command']}`, run {settings['date']} on {settings['machine']}, "
         f"acn_sklearn {settings['acn_sklearn']}.\n\n{markdown_table(rows, unit)}\n"
-        + (f"\n{_element_table(by_element, largest, unit)}\n" if cells else "")
+        + (f"\n{peer_table(peers)}\n" if peers else "")
+        + (f"\n{_element_table(by_element, largest, unit)}\n" if ran else "")
     )
     with paths["table_csv"].open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["model"])
@@ -134,15 +166,16 @@ def write_outputs(
         "settings": settings,
         "target": target,
         "unit": unit,
-        "table": rows,
+        "table": [r | {"mae": None} if not r["repeats"] else r for r in rows],
+        "peers": [asdict(p) for p in peers],
         "errors_by_element": {"n_train": largest, "models": by_element},
         "cells": [cell_record(c) for c in cells],
     }
-    if cells:
+    if ran:
         test = at_largest[0].test_indices
         subtitle = f"{target}, {len(test):,} held-out test molecules"
         paths["figure4"] = out / "figure4_learning_curves.png"
-        fits = plot_learning_curves(cells, paths["figure4"], unit, subtitle)
+        fits = plot_learning_curves(cells, paths["figure4"], unit, subtitle, peers)
         record["power_law_fits"] = {m: {"a": a, "b": b} for m, (a, b) in fits.items()}
         paths["figure5"] = out / "figure5_parity.png"
         outliers = plot_parity(

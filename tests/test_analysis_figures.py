@@ -73,3 +73,47 @@ def test_a_power_law_needs_three_sizes(tmp_path):
     assert set(fits) == {"slatm"}
     np.testing.assert_allclose(fits["slatm"], (50.0, 0.5))
     assert (tmp_path / "f4.png").stat().st_size > 0
+
+
+def test_figure_4_names_skipped_sizes_and_marks_the_peers():
+    from acn_sklearn.figures import _learning_curve_figure
+    from acn_sklearn.peers import PEERS
+
+    def cell(model, n, mae):
+        return Cell(model, n, 0, mae, 0.0, 0.0, np.arange(2), np.zeros(2))
+
+    reason = "needs 90.1 GiB for its kernel matrices, 20.0 GiB available"
+    cells = [cell("slatm", n, 50 / n**0.5) for n in (100, 1000, 10000)]
+    cells.append(Cell.skip("slatm", 110000, 0, np.arange(2), reason, 90 * 2**30))
+    cells.append(Cell.skip("fchl19", 110000, 0, np.arange(2), reason, 90 * 2**30))
+    fig, fits = _learning_curve_figure(cells, "kcal/mol", "", PEERS)
+    # The skipped size neither bends the fit nor disappears.
+    np.testing.assert_allclose(fits["slatm"], (50.0, 0.5))
+    legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert legend[0] == f"slatm: 50 / N^0.50\n  skipped at N = 110,000: {reason}"
+    assert legend[1] == f"fchl19\n  skipped at N = 110,000: {reason}"
+    assert legend[2] == "published, U0, own test sets"
+    marked = {text.get_text() for text in fig.axes[0].texts}
+    assert marked == {f"{p.name} {p.mae:.2g}" for p in PEERS}
+    stars = [
+        line for line in fig.axes[0].lines if line.get_marker() == "*" and len(line.get_xdata())
+    ]
+    assert sorted((s.get_xdata()[0], s.get_ydata()[0]) for s in stars) == sorted(
+        (p.n_train, p.mae) for p in PEERS
+    )
+
+
+def test_summary_rows_leave_skipped_cells_out_of_the_statistics():
+    from acn_sklearn.analysis import summarise
+
+    ran = Cell("cm", 100, 0, 4.0, 1.0, 2.0, np.arange(2), np.zeros(2))
+    skipped = Cell.skip("cm", 100, 1, np.arange(2), "out of memory: no", 0)
+    (row,) = summarise([ran, skipped])
+    assert (row["repeats"], row["mae"], row["fit_s"], row["skipped"]) == (
+        1,
+        4.0,
+        1.0,
+        "out of memory: no",
+    )
+    (alone,) = summarise([skipped])
+    assert alone["repeats"] == 0 and np.isnan(alone["mae"])

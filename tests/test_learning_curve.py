@@ -339,3 +339,86 @@ def test_published_values_carry_the_caveat_of_the_paper():
     assert "divided its ACN column by 100" in PAPER_CAVEAT and "131 kcal/mol" in PAPER_CAVEAT
     without = markdown_table([{"model": "fchl19", "n_train": 10000, **row, "paper_mae": ""}], "u")
     assert "\\*" not in without and PAPER_CAVEAT not in without
+
+
+CM_LANDMARKS = "cm_nystroem:krr__n_landmarks=30"
+
+
+def test_a_cell_too_large_for_the_memory_is_skipped_and_the_others_run(qm9_subset, tmp_path):
+    X, y = qm9_subset
+    limit = 100_000  # bytes: CM's 60 x 60 kernel fits, its 150 x 150 one (180,000) does not
+    cells = run_cells(["cm", CM_LANDMARKS], [60, 150], X, y, n_test=100, max_memory=limit)
+    by_key = {(c.model, c.n_train): c for c in cells}
+    assert list(by_key) == [("cm", 60), (CM_LANDMARKS, 60), ("cm", 150), (CM_LANDMARKS, 150)]
+    skipped = by_key["cm", 150]
+    assert skipped.skipped == "needs 175.8 KiB for its kernel matrices, 97.7 KiB available"
+    assert skipped.memory_needed == 150 * 150 * 8
+    assert np.isnan(skipped.mae) and skipped.predictions.size == 0
+    for key in [("cm", 60), (CM_LANDMARKS, 60), (CM_LANDMARKS, 150)]:
+        assert not by_key[key].skipped and np.isfinite(by_key[key].mae), key
+    # A cell already in the cache is returned, whatever the memory now.
+    run_cells(["cm"], [150], X, y, n_test=100, cache_dir=tmp_path)
+    (cached,) = run_cells(["cm"], [150], X, y, n_test=100, cache_dir=tmp_path, max_memory=limit)
+    assert cached.cached and not cached.skipped and np.isfinite(cached.mae)
+
+
+def test_a_fit_that_runs_out_of_memory_is_skipped_not_raised(qm9_subset):
+    X, y = qm9_subset
+    # The planning sees enough memory; the model's own guard refuses the kernel.
+    first, second = run_cells(["cm:krr__max_memory=1000", "cm"], [60], X, y, n_test=100)
+    assert first.skipped.startswith("out of memory: the 60 x 60 training kernel needs")
+    assert np.isfinite(second.mae)
+
+
+@pytest.mark.parametrize(
+    ("params", "n_matrices"),
+    [
+        ({"sigma": 2.0, "alpha": 1e-8}, 1),
+        ({"sigma": "auto", "alpha": "auto"}, 2),
+        ({"sigma": [1.0, 2.0], "alpha": 1e-8}, 2),
+        ({"kernel": "local_gaussian", "sigma": "auto", "alpha": "auto"}, 8),
+    ],
+)
+def test_kernel_memory_counts_the_matrices_a_fit_holds(params, n_matrices):
+    from acn_sklearn import KernelRidgeRegressor
+
+    model = KernelRidgeRegressor(**params)
+    assert model.kernel_memory(1000) == n_matrices * 1000 * 1000 * 8
+
+
+def test_kernel_memory_is_what_the_fit_refuses_below():
+    from acn_sklearn import KernelRidgeRegressor
+
+    X, target = np.random.default_rng(0).normal(size=(50, 3)), np.arange(50.0)
+    model = KernelRidgeRegressor(sigma="auto", alpha="auto")
+    need = model.kernel_memory(50) + X.nbytes  # plus the distances' temporaries
+    model.set_params(max_memory=need).fit(X, target)
+    with pytest.raises(MemoryError, match="50 x 50 matrices"):
+        model.set_params(max_memory=need - 1).fit(X, target)
+
+
+def test_cli_reports_skipped_cells_everywhere_and_marks_the_peers(tmp_path, qm9_subset, capsys):
+    X, _ = qm9_subset
+    # "all": every molecule not in the test set; 1e-4 GiB holds CM's kernel at 60, not 300.
+    code = run_cli(tmp_path, "--models", "cm", "--sizes", "60", "all", "--max-memory", "1e-4")
+    assert code == 0
+    out = tmp_path / "out"
+    err = capsys.readouterr().err
+    pool = len(X) - 100
+    assert f"cm             N={pool:<7,} repeat 0  SKIPPED: needs 703.1 KiB" in err
+    record = json.loads((out / "results.json").read_text())
+    assert record["settings"]["sizes"] == [60, pool]
+    skipped = record["cells"][1]
+    assert skipped["n_train"] == pool and skipped["mae"] is None
+    assert skipped["memory_needed"] == pool * pool * 8
+    assert record["table"][1]["skipped"] == skipped["skipped"]
+    table = (out / "table1.md").read_text()
+    assert f"| cm | {pool} | skipped: needs 703.1 KiB" in table
+    assert "| PaiNN | 110,000 | 0.135 | 5.85 meV |" in table
+    assert [p["name"] for p in record["peers"]] == [
+        "SchNet",
+        "Cormorant",
+        "DimeNet++",
+        "PaiNN",
+        "Allegro",
+    ]

@@ -24,6 +24,8 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
+from ._distributed import is_main_process
+
 #: The checkpoint's file name in the checkpoint folder.
 CHECKPOINT_FILE = "acn_checkpoint.pt"
 
@@ -182,6 +184,8 @@ class TrainingCheckpoint(Callback):
             self._save(net, finished=True)
 
     def _save(self, net, finished: bool) -> None:
+        if not is_main_process():  # data-parallel processes hold the same state
+            return
         callbacks = {name: _callback_state(callback) for name, callback in net.callbacks_}
         state = {
             "fingerprint": self.fingerprint_,

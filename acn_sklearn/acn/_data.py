@@ -110,25 +110,39 @@ class MoleculeDataset(Dataset):
         )
         return batch, (None if self.y is None else self.y[mols])
 
-    def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> _Batches:
-        """Mini-batches ``(batch, y)`` of every molecule, shuffled by ``rng`` if given."""
-        return _Batches(self, batch_size, rng)
+    def batches(
+        self, batch_size: int, rng: np.random.Generator | None = None, select=None
+    ) -> _Batches:
+        """Mini-batches ``(batch, y)`` of every molecule, shuffled by ``rng`` if given.
+
+        ``select`` maps each epoch's order of positions to the part this process
+        trains on (data-parallel training); None keeps every molecule.
+        """
+        return _Batches(self, batch_size, rng, select)
 
 
 class _Batches:
-    """An iterable of the mini-batches of a :class:`MoleculeDataset` (with a length)."""
+    """An iterable of the mini-batches of a :class:`MoleculeDataset` (with a length).
 
-    def __init__(self, dataset: MoleculeDataset, batch_size: int, rng):
-        self.dataset, self.batch_size, self.rng = dataset, batch_size, rng
+    A new order is drawn every time it is iterated: once per epoch.
+    """
+
+    def __init__(self, dataset: MoleculeDataset, batch_size: int, rng, select=None):
+        self.dataset, self.batch_size, self.rng, self.select = dataset, batch_size, rng, select
+
+    def _order(self, n: int) -> np.ndarray:
+        order = self.rng.permutation(n) if self.rng is not None else np.arange(n)
+        return order if self.select is None else self.select(order)
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = self.rng.permutation(n) if self.rng is not None else np.arange(n)
-        for start in range(0, n, self.batch_size):
+        order = self._order(len(self.dataset))
+        for start in range(0, len(order), self.batch_size):
             yield self.dataset.batch(order[start : start + self.batch_size])
 
     def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
+        n = len(self.dataset)
+        n = n if self.select is None else len(self.select(np.arange(n)))
+        return -(-n // self.batch_size)
 
 
 #: Molecules featurized at a time: bounds the temporaries of the neighbour list and

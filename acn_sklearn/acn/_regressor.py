@@ -18,6 +18,7 @@ from ..molecules import check_elements, check_molecules, check_targets, element_
 from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
+from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
 from ._network import ACNModule, AveragedNetwork
 from ._runtime import torch_cpu_settings
 from ._statistics import training_statistics
@@ -214,6 +215,15 @@ class ACNRegressor(NeuralNetRegressor):
     atom-wise sum pooling on top of a per-element linear baseline, 48 cloud
     channels on 12 radial functions, L1 loss.
 
+    Data-parallel training: when :mod:`torch.distributed` is initialised (one
+    process per device, started by ``torchrun``), ``fit`` wraps the network in
+    :class:`~torch.nn.parallel.DistributedDataParallel` and each process trains
+    on its :class:`~torch.utils.data.DistributedSampler` share of every epoch's
+    shuffle: K processes with ``batch_size=b`` take the steps of one with
+    ``K * b``. Statistics and validation are computed in full on every process
+    (an int ``random_state`` is required, so that they agree); only rank 0
+    prints and saves checkpoints. See ``docs/scaling.rst``.
+
     Examples
     --------
     >>> from acn_sklearn import ACNRegressor
@@ -353,7 +363,9 @@ class ACNRegressor(NeuralNetRegressor):
                 )
         if self.checkpoint_dir is not None:
             callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
-        return [*callbacks, ("print_log", EpochLog())]
+        if is_main_process():
+            callbacks.append(("print_log", EpochLog()))
+        return callbacks
 
     def _check_params(self):
         if self.pooling not in ("sum", "power"):
@@ -373,6 +385,11 @@ class ACNRegressor(NeuralNetRegressor):
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
+            )
+        if world_size() > 1 and self.random_state is None:
+            raise ValueError(
+                "data-parallel training (torch.distributed is initialised) needs an int "
+                "random_state: every process must draw the same validation split and batches"
             )
 
     def _featurize(self, X, y=None) -> MoleculeDataset:
@@ -431,7 +448,12 @@ class ACNRegressor(NeuralNetRegressor):
             if self.checkpoint_dir is not None:
                 fingerprint = fit_fingerprint(X, y, self.get_params(deep=False))
                 epochs = dict(self.callbacks_)["checkpoint"].resume(fingerprint, self)
-            return self.partial_fit(dataset, None, epochs=epochs, **fit_params)
+            # Not an attribute skorch manages: it lives for this fit only.
+            vars(self)["_data_parallel"] = data_parallel(self.module_, self.device)
+            try:
+                return self.partial_fit(dataset, None, epochs=epochs, **fit_params)
+            finally:
+                del vars(self)["_data_parallel"]
 
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""
@@ -463,11 +485,23 @@ class ACNRegressor(NeuralNetRegressor):
     def get_iterator(self, dataset, training=False):
         """Mini-batches of a :class:`MoleculeDataset` (shuffled when training)."""
         if training:
-            return dataset.batches(self.batch_size, self.shuffle_rng_)
+            # Data-parallel: the shuffle of a one-process fit, then this process's share.
+            select = shard if world_size() > 1 else None
+            return dataset.batches(self.batch_size, self.shuffle_rng_, select)
         return dataset.batches(max(self.batch_size, _EVAL_BATCH))
 
     def infer(self, x, **fit_params):
-        return self.module_(x.to(self.device))
+        parallel = vars(self).get("_data_parallel")
+        module = parallel if parallel is not None and self.module_.training else self.module_
+        return module(x.to(self.device))
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step; in data-parallel training the loss recorded is the
+        mean over the processes (the loss of the whole step)."""
+        step = super().train_step(batch, **fit_params)
+        if world_size() > 1:
+            step["loss"] = mean_over_processes(step["loss"])
+        return step
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on errors in units of the training targets' standard deviation."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 
 from ..registry import CATALOGUE, MODEL_NAMES
 from ._common import add_protocol_arguments, data_source, duration, load_data, positive_int
@@ -11,6 +12,39 @@ from ._common import add_protocol_arguments, data_source, duration, load_data, p
 DEFAULT_MODELS = [entry.name for entry in CATALOGUE.values() if entry.in_default_curve]
 PAPER_MODELS = [spec for entry in CATALOGUE.values() for spec in entry.paper_table_1]
 PAPER_SIZES = [100, 1000, 10000]
+#: ``--full``: every model at the paper's sizes, at the peers' 110,000, and at "all".
+FULL_MODELS = list(MODEL_NAMES)
+FULL_SIZES = [100, 1000, 10000, 110000, "all"]
+#: The size that stands for every molecule not in the test set.
+ALL = "all"
+
+
+def size(text: str) -> int | str:
+    """argparse type: a positive integer, or ``all`` (the whole training pool)."""
+    return ALL if text.strip().lower() == ALL else positive_int(text)
+
+
+def resolve_sizes(sizes, n_molecules: int, n_test: int) -> list[int]:
+    """Sizes with ``all`` replaced by the training pool: every molecule not in the test set."""
+    return sorted({n_molecules - n_test if n == ALL else n for n in sizes})
+
+
+@contextmanager
+def _cluster(address: str | None):
+    """Run the cells on the Dask scheduler at ``address`` (every worker), or here."""
+    if address is None:
+        yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ImportError(
+            "--scheduler needs dask.distributed: pip install 'acn-sklearn[dask]'"
+        ) from None
+    from joblib import parallel_config
+
+    with Client(address), parallel_config(backend="dask", n_jobs=-1):
+        yield
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,9 +55,20 @@ def run(args: argparse.Namespace) -> int:
     from ..learning_curve import run_cells
     from ..reports import markdown_table, table_rows, write_outputs
 
-    models = PAPER_MODELS if args.paper and args.models is None else args.models or DEFAULT_MODELS
-    sizes = PAPER_SIZES if args.paper and args.sizes is None else args.sizes or [100, 1000]
+    if args.paper and args.full:
+        raise ValueError("--paper and --full are two different grids: choose one")
+    if args.max_memory is not None and args.max_memory <= 0:
+        raise ValueError(f"--max-memory must be positive, got {args.max_memory:g} GiB")
+    preset_models, preset_sizes = (
+        (PAPER_MODELS, PAPER_SIZES)
+        if args.paper
+        else (FULL_MODELS, FULL_SIZES)
+        if args.full
+        else (DEFAULT_MODELS, [100, 1000])
+    )
+    models = args.models or preset_models
     X, y, names, unit = load_data(args)
+    sizes = resolve_sizes(args.sizes or preset_sizes, len(X), args.n_test)
     out = Path(args.output)
     settings = {
         "models": models,
@@ -32,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         "target": args.target,
         "n_test": args.n_test,
         "test_seed": args.test_seed,
+        "max_memory": args.max_memory,
+        "scheduler": args.scheduler,
         "data": data_source(args),
         **provenance(args.command_line),
     }
@@ -46,28 +93,34 @@ def run(args: argparse.Namespace) -> int:
     def progress(cell, done, total, elapsed):
         cells.append(cell)
         remaining = elapsed / done * (total - done)
+        result = (
+            f"SKIPPED: {cell.skipped}"
+            if cell.skipped
+            else f"MAE {cell.mae:8.3f} {unit}  fit {cell.fit_s:7.1f} s  predict "
+            f"{cell.predict_s:6.1f} s{'  (cached)' if cell.cached else ''}"
+        )
         print(
-            f"[{done:>3}/{total}] {cell.model:<14} N={cell.n_train:<6,} repeat {cell.repeat}  "
-            f"MAE {cell.mae:8.3f} {unit}  fit {cell.fit_s:7.1f} s  predict "
-            f"{cell.predict_s:6.1f} s{'  (cached)' if cell.cached else ''}  | elapsed "
-            f"{duration(elapsed)}, remaining ~{duration(remaining)}",
+            f"[{done:>3}/{total}] {cell.model:<14} N={cell.n_train:<7,} repeat {cell.repeat}  "
+            f"{result}  | elapsed {duration(elapsed)}, remaining ~{duration(remaining)}",
             file=sys.stderr,
             flush=True,
         )
 
     interrupted = False
     try:
-        run_cells(
-            models,
-            sizes,
-            X,
-            y,
-            repeats=args.repeats,
-            n_test=args.n_test,
-            test_seed=args.test_seed,
-            cache_dir=None if args.no_cache else out / "cache",
-            on_cell=progress,
-        )
+        with _cluster(args.scheduler):
+            run_cells(
+                models,
+                sizes,
+                X,
+                y,
+                repeats=args.repeats,
+                n_test=args.n_test,
+                test_seed=args.test_seed,
+                cache_dir=None if args.no_cache else out / "cache",
+                on_cell=progress,
+                max_memory=None if args.max_memory is None else int(args.max_memory * 2**30),
+            )
     except KeyboardInterrupt:
         interrupted = True
         print(
@@ -111,9 +164,10 @@ def register(commands) -> None:
     curve.add_argument(
         "--sizes",
         nargs="+",
-        type=positive_int,
+        type=size,
         metavar="N",
-        help="training-set sizes (default: 100 1000)",
+        help="training-set sizes; 'all' is every molecule not in the test set (QM9 with "
+        "the default 2,000 test molecules: 128,831) (default: 100 1000)",
     )
     curve.add_argument(
         "--repeats", type=positive_int, default=1, help="training subsets per size (default: 1)"
@@ -127,6 +181,26 @@ def register(commands) -> None:
         action="store_true",
         help=f"the paper's grid: models {' '.join(PAPER_MODELS)}, "
         f"N = {' '.join(map(str, PAPER_SIZES))}",
+    )
+    curve.add_argument(
+        "--full",
+        action="store_true",
+        help=f"all of QM9: models {' '.join(FULL_MODELS)}, N = "
+        f"{' '.join(map(str, FULL_SIZES))}; cells whose kernel does not fit in memory are "
+        "reported as skipped",
+    )
+    curve.add_argument(
+        "--max-memory",
+        type=float,
+        metavar="GIB",
+        help="memory a cell's kernel matrices may use, in GiB; larger cells are skipped "
+        "(default: the memory available at the start)",
+    )
+    curve.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the cells on the workers of this Dask scheduler (tcp://host:8786; "
+        "needs the 'dask' extra); the cache folder must be one they all reach",
     )
     curve.add_argument("--no-cache", action="store_true", help="recompute every cell")
     curve.set_defaults(run=run)

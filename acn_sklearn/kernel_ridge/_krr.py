@@ -155,6 +155,44 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
             return local_gaussian_kernel(A, B, sigma)
         return _GLOBAL_KERNELS[self.kernel](A, B, sigma)
 
+    def _n_matrices(self):
+        """N x N matrices a fit holds at once: 1 at a fixed sigma and alpha; while
+        searching, 2 for the global kernels (the log-kernel and the candidate's),
+        one per candidate sigma plus one for the local kernel."""
+        if isinstance(self.sigma, str):
+            n_sigmas = len(SIGMA_FACTORS[self.kernel])
+        else:
+            n_sigmas = np.unique(np.ravel(self.sigma)).size
+        searched = isinstance(self.alpha, str) or np.unique(np.ravel(self.alpha)).size > 1
+        if n_sigmas == 1 and not searched:
+            return 1
+        return n_sigmas + 1 if self.kernel == "local_gaussian" else 2
+
+    def kernel_memory(self, n_samples):
+        """Bytes of the ``n_samples x n_samples`` matrices a fit on ``n_samples`` holds.
+
+        The float64 training kernel, and while sigma or alpha is searched the
+        further N x N matrices of the search; the temporaries of building the
+        kernel come on top (:meth:`fit` checks them too).
+
+        Parameters
+        ----------
+        n_samples : int
+            Training-set size N.
+
+        Returns
+        -------
+        int
+            Bytes; compare with the memory available before a fit.
+
+        Examples
+        --------
+        >>> from acn_sklearn import KernelRidgeRegressor
+        >>> KernelRidgeRegressor(sigma=1.0, alpha=1e-8).kernel_memory(10_000)
+        800000000
+        """
+        return self._n_matrices() * int(n_samples) ** 2 * ENTRY_BYTES
+
     def _build_overhead(self, X, n_sigmas=1):
         """Bytes of temporaries while the training kernel is built."""
         if self.kernel == "local_gaussian":
@@ -236,9 +274,8 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         Sets ``sigma_``, ``alpha_``, ``cv_results_`` and ``loo_mae_``.
         """
         local = self.kernel == "local_gaussian"
-        n_matrices = len(sigmas) + 1 if local else 2
         overhead = self._build_overhead(X, n_sigmas=len(sigmas))
-        check_kernel_fits(len(X), self.max_memory, overhead=overhead, n_matrices=n_matrices)
+        check_kernel_fits(len(X), self.max_memory, overhead=overhead, n_matrices=self._n_matrices())
         if local:
             kernels = {}
 
