@@ -76,9 +76,35 @@ def loo_residuals(K, y, alpha, *, overwrite_K=False):
     L_inv, info = lapack.dtrtri(L, lower=True, overwrite_c=True)
     if info != 0:
         raise LinAlgError(f"the Cholesky factor is singular (alpha={alpha:g})")
-    inverse_diagonal = np.einsum("ij,ij->j", L_inv, L_inv)
     c = L_inv.T @ (L_inv @ y)
-    return c / inverse_diagonal.reshape(-1, *[1] * (y.ndim - 1))
+    return c / _column_sq_norms(L_inv).reshape(-1, *[1] * (y.ndim - 1))
+
+
+def _column_sq_norms(A):
+    return np.einsum("ij,ij->j", A, A)
+
+
+def inverse_diagonal(L):
+    """The diagonal of ``G^-1`` from the lower Cholesky factor L of G.
+
+    ``[G^-1]_ii`` is the squared norm of column i of ``L^-1``; with
+    ``c = G^-1 y`` the leave-one-out residuals are ``c / inverse_diagonal(L)``,
+    as in :func:`loo_residuals`, which factorises G itself.
+
+    Parameters
+    ----------
+    L : ndarray of shape (n_samples, n_samples)
+        Lower triangular, upper triangle zero; left unchanged (its inverse is
+        built in a copy, one more n x n matrix).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    L_inv, info = lapack.dtrtri(L, lower=True, overwrite_c=False)
+    if info != 0:
+        raise LinAlgError("the Cholesky factor is singular")
+    return _column_sq_norms(L_inv)
 
 
 def descend(score, shape, start, rtol=1e-3):
