@@ -107,9 +107,9 @@ def test_multi_output_has_a_std_per_output(cm_vectors):
 def test_std_needs_the_cholesky_factor(cm_vectors):
     R, y = cm_vectors
     model = KernelRidgeRegressor(kernel="laplacian", sigma=2000.0).fit(R[:60], y[:60])
-    del model.L_
+    del model.L_inv_
     assert model.predict(R[60:]).shape == (20,)
-    with pytest.raises(ValueError, match="saved without its Cholesky factor L_"):
+    with pytest.raises(ValueError, match="saved without its inverse Cholesky factor L_inv_"):
         model.predict(R[60:], return_std=True)
 
 

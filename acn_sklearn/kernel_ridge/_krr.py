@@ -6,7 +6,7 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_solve, lapack, solve_triangular
+from scipy.linalg import LinAlgError
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -19,7 +19,7 @@ from ._loo import (
     SIGMA_FACTORS,
     descend,
     distance_scale,
-    inverse_diagonal,
+    inverse_cholesky_factor,
     loo_residuals,
 )
 from ._memory import ENTRY_BYTES, check_kernel_fits
@@ -86,9 +86,8 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         The solution c.
     y_baseline_ : float or ndarray of shape (n_targets,)
         What was subtracted from y (0 with ``baseline=None``).
-    L_ : ndarray of shape (n_samples, n_samples)
-        Lower Cholesky factor of ``K + alpha_ I`` (as in
-        :class:`sklearn.gaussian_process.GaussianProcessRegressor`), needed only
+    L_inv_ : ndarray of shape (n_samples, n_samples)
+        Inverse of the lower Cholesky factor L of ``K + alpha_ I``, needed only
         by ``predict(X, return_std=True)``: 8 N^2 bytes, 800 MB at N = 10,000.
         A model saved without it still predicts, without standard deviations.
     std_scale_ : float or ndarray of shape (n_targets,)
@@ -120,11 +119,13 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
 
     ``predict(X, return_std=True)`` also returns the posterior standard deviation
     of a Gaussian process with the same kernel and noise alpha,
-    ``sqrt(k(x, x) - k_x^T (K + alpha I)^-1 k_x)``, from triangular solves against
-    ``L_``, times ``std_scale_``. Calibrating costs one triangular inverse at fit
-    time (one more N x N matrix, which a search holds anyway): the
-    leave-one-out residual of sample i is ``c_i / [G^-1]_ii`` and its
-    leave-one-out posterior variance ``1 / [G^-1]_ii - alpha``.
+    ``sqrt(k(x, x) - ||L^-1 k_x||^2)`` with ``K + alpha I = L L^T``, times
+    ``std_scale_``. The fit inverts the Cholesky factor in place (one triangular
+    inverse, about as long as the factorisation, and no further N x N matrix)
+    and keeps ``L^-1``: it gives the solution ``c = L^-T L^-1 y``, the
+    leave-one-out residuals ``c_i / [G^-1]_ii`` and leave-one-out posterior
+    variances ``1 / [G^-1]_ii - alpha`` that calibrate the scale, and the
+    standard deviations of predictions by one matrix product.
 
     See Also
     --------
@@ -249,22 +250,22 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         else:
             K = self._search(X, y, sigmas, alphas, relative)
         K.flat[:: len(K) + 1] += self.alpha_
-        # K is symmetric: the Fortran view of its buffer is the same matrix, factorised in place.
-        L, info = lapack.dpotrf(K.T, lower=True, clean=True, overwrite_a=True)
-        if info != 0:
+        try:
+            L_inv = inverse_cholesky_factor(K)
+        except LinAlgError:
             raise ValueError(
                 f"the kernel plus alpha={self.alpha_:g} is not positive definite "
                 "(duplicate molecules or a too large sigma); increase alpha"
-            )
-        self.dual_coef_ = cho_solve((L, True), y, check_finite=False)
+            ) from None
+        self.dual_coef_ = L_inv.T @ (L_inv @ y)
         self.X_fit_ = X
-        self.L_ = L
+        self.L_inv_ = L_inv
         self._calibrate()
         return self
 
     def _calibrate(self):
         """Set ``std_scale_`` and ``loo_std_`` from the closed-form leave-one-out errors."""
-        inverse = inverse_diagonal(self.L_)
+        inverse = np.einsum("ij,ij->j", self.L_inv_, self.L_inv_)  # the diagonal of G^-1
         shape = (-1, *[1] * (self.dual_coef_.ndim - 1))
         residuals = self.dual_coef_ / inverse.reshape(shape)
         loo_std = np.sqrt(np.maximum(1.0 / inverse - self.alpha_, np.finfo(float).tiny))
@@ -349,14 +350,14 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            With ``return_std=True`` if the model was saved without ``L_``.
+            With ``return_std=True`` if the model was saved without ``L_inv_``.
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        if return_std and getattr(self, "L_", None) is None:
+        if return_std and getattr(self, "L_inv_", None) is None:
             raise ValueError(
-                "this KernelRidgeRegressor was saved without its Cholesky factor L_, "
-                "so it predicts no standard deviation; refit it"
+                "this KernelRidgeRegressor was saved without its inverse Cholesky factor "
+                "L_inv_, so it predicts no standard deviation; refit it"
             )
         y = np.empty((len(X), *self.dual_coef_.shape[1:]))
         variance = np.empty(len(X))
@@ -365,7 +366,7 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
             K = self._kernel(X[rows], self.X_fit_)
             y[rows] = K @ self.dual_coef_
             if return_std:
-                v = solve_triangular(self.L_, K.T, lower=True, check_finite=False)
+                v = self.L_inv_ @ K.T
                 variance[rows] = self._self_kernel(X[rows]) - np.einsum("ij,ij->j", v, v)
         y += self.y_baseline_
         if not return_std:
