@@ -18,7 +18,8 @@ or validation molecules.
 
 Results accumulate in a JSON file (``--results``; one entry per model and N,
 rerun to replace) and every run rewrites ``docs/benchmarks/uncertainty.md`` and
-the figures ``docs/benchmarks/uncertainty_<model>_n<N>.png`` from all of them.
+the figures ``docs/benchmarks/uncertainty_<model>_n<N>.png`` from all of them
+(``--models`` with no model only rewrites them).
 
 Run from ``benchmarks/``::
 
@@ -260,7 +261,8 @@ square of error / sigma (1 when calibrated on average). Every sigma is scaled on
 molecules the model did not train on: closed-form leave-one-out residuals (kernels),
 the early-stopping split (ACN), the molecules each member held out (ensemble).
 ACN is the ensemble's first member (seed 0), the same fit. Load: 1-minute load
-average at the end of the row (2 cores shared with other jobs).
+average at the end of the row (2 cores shared with other jobs). What was built,
+the findings and what is short: [uncertainty_notes.md](uncertainty_notes.md).
 
 {chr(10).join(table)}
 
@@ -312,7 +314,7 @@ def main():
     parser.add_argument("--n-train", type=int, default=1000)
     parser.add_argument(
         "--models",
-        nargs="+",
+        nargs="*",
         default=["SLATM", "FCHL19", "ENSEMBLE"],
         choices=["SLATM", "FCHL19", "ENSEMBLE"],
     )
