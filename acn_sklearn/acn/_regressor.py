@@ -441,6 +441,7 @@ class ACNRegressor(NeuralNetRegressor):
                 fingerprint = fit_fingerprint(X, y, self.get_params(deep=False))
                 epochs = dict(self.callbacks_)["checkpoint"].resume(fingerprint, self)
             self.partial_fit(dataset, None, epochs=epochs, **fit_params)
+            self.__dict__.pop("last_layer_", None)  # from an earlier fit
             if self.validation_fraction:
                 valid = self.validation_indices_
                 train = np.setdiff1d(np.arange(len(X)), valid)
