@@ -4,26 +4,36 @@ A model extrapolates, often wildly, on molecules unlike any it was fitted on: a
 41-atom alkane predicted by models fitted on QM9 (at most 29 atoms) differed by
 118 kcal/mol between models whose in-domain error is 1-2. :class:`TrainingDomain`
 records, at fit time, the largest training molecule, the elements and the bonded
-element pairs; :meth:`TrainingDomain.warn` issues one :class:`DomainWarning` per
-reason, naming the molecules, and predictions are still returned.
+element pairs, and after the fit the level of the model's own uncertainty on
+molecules it did not train on (:meth:`TrainingDomain.with_std_limit`);
+:meth:`TrainingDomain.warn` issues one :class:`DomainWarning` per reason, naming
+the molecules, and predictions are still returned.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ase.data import chemical_symbols
 
 from .molecules import elements_in, n_atoms
 
-__all__ = ["BOND_LENGTH", "DomainWarning", "TrainingDomain"]
+__all__ = ["BOND_LENGTH", "STD_LIMIT_FACTOR", "DomainWarning", "TrainingDomain"]
 
 #: Two atoms closer than this (Angstrom) count as a bonded element pair. Covalent
 #: bonds between H, C, N, O and F are 0.96-1.6 A; geminal hydrogens (1.75-1.8 A)
 #: and other second neighbours stay out.
 BOND_LENGTH = 1.7
+
+#: A predicted standard deviation above this many times the 99th percentile of
+#: the calibration molecules' (leave-one-out or validation) standard deviations
+#: is "far above the validation level". A factor of 2 doubles the error bar of
+#: the least certain held-out molecule in a hundred; the benchmark
+#: (docs/benchmarks/uncertainty.md) counts how many in-domain test molecules it
+#: flags and whether it flags alkanes larger than QM9's.
+STD_LIMIT_FACTOR = 2.0
 
 
 class DomainWarning(UserWarning):
@@ -77,11 +87,16 @@ class TrainingDomain:
         Elements of the training molecules.
     bonded_pairs : frozenset of (int, int)
         Element pairs closer than :data:`BOND_LENGTH` in some training molecule.
+    std_limit : tuple of float or None, default=None
+        Per target, the predicted standard deviation above which a molecule's
+        uncertainty is far above the validation level (see
+        :meth:`with_std_limit`); None: not checked.
     """
 
     max_atoms: int
     elements: frozenset
     bonded_pairs: frozenset
+    std_limit: tuple | None = None
 
     @classmethod
     def of(cls, X: np.ndarray) -> TrainingDomain:
@@ -92,13 +107,34 @@ class TrainingDomain:
             bonded_pairs=frozenset(map(tuple, np.unique(_bonded_pairs(X)[1], axis=0).tolist())),
         )
 
-    def outside(self, X: np.ndarray) -> dict[str, list[int]]:
+    def with_std_limit(self, calibration_std) -> TrainingDomain:
+        """This domain with :data:`STD_LIMIT_FACTOR` x the 99th percentile of ``calibration_std``.
+
+        Parameters
+        ----------
+        calibration_std : array-like of shape (n_molecules,) or (n_molecules, n_targets)
+            Calibrated standard deviations of molecules the model did not train
+            on: leave-one-out for kernel models, the validation split for
+            networks.
+
+        Returns
+        -------
+        TrainingDomain
+        """
+        std = np.asarray(calibration_std, dtype=np.float64)
+        limit = STD_LIMIT_FACTOR * np.percentile(std.reshape(len(std), -1), 99, axis=0)
+        return replace(self, std_limit=tuple(limit.tolist()))
+
+    def outside(self, X: np.ndarray, std=None) -> dict[str, list[int]]:
         """Molecules outside the domain, by reason.
 
         Parameters
         ----------
         X : ndarray of shape (n_molecules, max_atoms, 4)
             Validated canonical molecules.
+        std : ndarray of shape (n_molecules,) or (n_molecules, n_targets), default=None
+            Their predicted standard deviations, compared with ``std_limit``
+            (when both are set).
 
         Returns
         -------
@@ -126,9 +162,18 @@ class TrainingDomain:
             reasons[f"a bonded element pair never seen in training ({names})"] = np.unique(
                 molecule[unknown]
             ).tolist()
+        if std is not None and self.std_limit is not None:
+            std = np.asarray(std).reshape(len(X), -1)
+            uncertain = np.flatnonzero((std > np.asarray(self.std_limit)).any(axis=1)).tolist()
+            if uncertain:
+                limits = ", ".join(f"{value:.3g}" for value in self.std_limit)
+                reasons[
+                    f"uncertainty far above the validation level (std above {limits}, "
+                    f"{STD_LIMIT_FACTOR:g} x the 99th percentile of held-out molecules)"
+                ] = uncertain
         return reasons
 
-    def warn(self, X: np.ndarray, model: str) -> None:
+    def warn(self, X: np.ndarray, model: str, std=None) -> None:
         """Issue one :class:`DomainWarning` per reason a molecule of ``X`` is outside.
 
         Parameters
@@ -137,8 +182,10 @@ class TrainingDomain:
             Validated canonical molecules about to be predicted.
         model : str
             The model's name, for the message.
+        std : ndarray, default=None
+            Their predicted standard deviations, if the model computed them.
         """
-        for reason, molecules in self.outside(X).items():
+        for reason, molecules in self.outside(X, std).items():
             warnings.warn(
                 f"{len(molecules)} molecule(s) outside the training domain of this {model}: "
                 f"{reason}: molecule(s) {_listing(molecules)}; their predictions are "

@@ -4,14 +4,27 @@ A network trained to near-zero training error on a few thousand molecules
 still disagrees with a second copy trained from another random start: much of
 its test error is variance. Averaging the copies removes part of it and their
 spread is a cheap uncertainty estimate (Lakshminarayanan et al., 2017).
+
+The spread becomes a predictive standard deviation through one scale per
+target, fitted on the molecules each member held out for early stopping (its
+``validation_indices_``): that member's error on them divided by the members'
+spread there has unit root mean square (:func:`acn_sklearn.uncertainty.std_scale`).
+A single member errs more than the members' mean, and the other members did
+train on those molecules, so the scale leans towards wide error bars.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
+
+from .domain import DomainWarning, TrainingDomain
+from .molecules import check_molecules, check_targets, checked
+from .uncertainty import std_scale
 
 __all__ = ["DeepEnsembleRegressor"]
 
@@ -43,6 +56,15 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
     ----------
     estimators_ : list of estimators
         The fitted members.
+    std_scale_ : float or ndarray of shape (n_outputs,)
+        Only with two or more members that hold out validation molecules
+        (``validation_indices_``, as :class:`~acn_sklearn.ACNRegressor` does):
+        what turns the members' spread into a predictive standard deviation
+        (see the module's description).
+    training_domain_ : TrainingDomain
+        What the training molecules covered and, with ``std_scale_``, the
+        level of uncertainty of the held-out molecules; ``predict`` warns
+        about molecules outside it (once, for the ensemble, not per member).
 
     Examples
     --------
@@ -63,7 +85,9 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : molecules in any format the member accepts
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Molecules in any format :func:`~acn_sklearn.molecules.check_molecules`
+            accepts.
         y : array-like of shape (n_molecules,) or (n_molecules, n_outputs)
         **fit_params
             Passed to every member's ``fit``.
@@ -79,31 +103,73 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
                 f"DeepEnsembleRegressor varies its members' random_state, but "
                 f"{type(self.estimator).__name__} has no random_state parameter"
             )
+        X = check_molecules(X)
+        y = check_targets(y, len(X))
         members = []
         for k in range(self.n_members):
             seed = None if self.random_state is None else self.random_state + k
             members.append(clone(self.estimator).set_params(random_state=seed))
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(member.fit)(X, y, **fit_params) for member in members
-        )
+        with checked(X):
+            self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+                delayed(member.fit)(X, y, **fit_params) for member in members
+            )
+        self.training_domain_ = TrainingDomain.of(X)
+        self.__dict__.pop("std_scale_", None)  # from an earlier fit
+        self._calibrate(X, y)
         return self
+
+    def _member_predictions(self, X):
+        """Every member's prediction for validated molecules, without their domain warnings."""
+        with warnings.catch_warnings(), checked(X):
+            warnings.simplefilter("ignore", DomainWarning)
+            return np.stack([member.predict(X) for member in self.estimators_])
+
+    def _calibrate(self, X, y):
+        """Set ``std_scale_`` from the members' held-out molecules, if there are any."""
+        held_out = [getattr(m, "validation_indices_", ()) for m in self.estimators_]
+        union = np.unique(np.concatenate([np.zeros(0, dtype=int), *held_out]))
+        if self.n_members < 2 or len(union) == 0:
+            return
+        predictions = self._member_predictions(X[union])
+        spread = predictions.std(axis=0)
+        residuals, spreads = [], []
+        for k, indices in enumerate(held_out):
+            positions = np.searchsorted(union, indices)
+            residuals.append(y[indices] - predictions[k, positions])
+            spreads.append(spread[positions])
+        self.std_scale_ = std_scale(np.concatenate(residuals), np.concatenate(spreads))
+        self.training_domain_ = self.training_domain_.with_std_limit(spread * self.std_scale_)
 
     def predict(self, X, return_std=False):
         """Mean prediction of the members.
 
         Parameters
         ----------
-        X : molecules in any format the member accepts
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
         return_std : bool, default=False
-            Also return the standard deviation across members, a measure of
-            how much the members disagree (not a calibrated error bar).
+            Also return the predictive standard deviation: the members'
+            spread times ``std_scale_``; and warn about molecules whose
+            uncertainty is far above that of the held-out molecules.
 
         Returns
         -------
         y_mean : ndarray of shape (n_molecules,) or (n_molecules, n_outputs)
         y_std : ndarray of the same shape, only with ``return_std=True``
+
+        Raises
+        ------
+        ValueError
+            With ``return_std=True`` if the ensemble has no ``std_scale_``.
         """
         check_is_fitted(self, "estimators_")
-        predictions = np.stack([member.predict(X) for member in self.estimators_])
+        if return_std and not hasattr(self, "std_scale_"):
+            raise ValueError(
+                "this DeepEnsembleRegressor has no calibrated standard deviation: it needs "
+                "two or more members that hold out validation molecules (validation_indices_)"
+            )
+        X = check_molecules(X)
+        predictions = self._member_predictions(X)
         mean = predictions.mean(axis=0)
-        return (mean, predictions.std(axis=0)) if return_std else mean
+        std = predictions.std(axis=0) * self.std_scale_ if return_std else None
+        self.training_domain_.warn(X, type(self).__name__, std)
+        return (mean, std) if return_std else mean

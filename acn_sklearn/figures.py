@@ -1,4 +1,4 @@
-"""Figures 4 and 5 of the paper from learning-curve cells.
+"""Figures 4 and 5 of the paper from learning-curve cells, and calibration figures.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects and saved directly,
 without pyplot: no global matplotlib state (backend, current figure) changes.
@@ -17,7 +17,7 @@ from .analysis import fit_power_law, summarise
 from .learning_curve import Cell
 from .peers import Peer
 
-__all__ = ["plot_learning_curves", "plot_parity"]
+__all__ = ["plot_calibration", "plot_learning_curves", "plot_parity"]
 
 #: A power law is fitted only through at least this many training-set sizes.
 MIN_SIZES_FOR_FIT = 3
@@ -192,3 +192,34 @@ def plot_parity(
     fig.tight_layout(rect=(0, 0.04 + 0.022 * len(outliers), 1, 1))
     fig.savefig(path, dpi=120)
     return outliers
+
+
+def plot_calibration(curves: dict, path: Path, title: str) -> None:
+    """Observed against expected coverage of Gaussian error bars, one line per curve.
+
+    Parameters
+    ----------
+    curves : dict
+        Label -> ``(expected, observed)`` as
+        :func:`acn_sklearn.uncertainty.calibration_curve` returns them.
+    path : path
+        The image to write (PNG or SVG, by its suffix).
+    title : str
+        The model and the data, e.g. ``"SLATM, N = 1,000, 2,000 test molecules"``.
+    """
+    fig = Figure(figsize=(4.8, 4.6))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, label="calibrated")
+    for label, (expected, observed) in curves.items():
+        ax.plot(expected, observed, marker="o", ms=3, label=label)
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="expected coverage of the Gaussian interval",
+        ylabel="observed share of test molecules inside",
+    )
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

@@ -73,7 +73,10 @@ class ElementBaselinePipeline(Pipeline):
     baseline_coef_ : ndarray of shape (n_elements + 1,) or (n_elements + 1, n_targets)
         Energy per atom of each element, then the constant.
     training_domain_ : TrainingDomain
-        What the training molecules covered; ``predict`` warns (a
+        What the training molecules covered, and, when the last step
+        calibrates its standard deviation on leave-one-out molecules
+        (``loo_std_``), the level above which a molecule's uncertainty is far
+        above theirs; ``predict`` warns (a
         :class:`~acn_sklearn.domain.DomainWarning`) for molecules outside it.
     """
 
@@ -116,28 +119,44 @@ class ElementBaselinePipeline(Pipeline):
         y = check_targets(y, len(X))
         self.baseline_elements_ = elements_in(X)
         self.baseline_coef_ = element_baseline(self._design(X), y)
-        self.training_domain_ = TrainingDomain.of(X)
+        domain = TrainingDomain.of(X)
         with checked(X):
-            return super().fit(X, y - self._baseline(X), **params)
+            super().fit(X, y - self._baseline(X), **params)
+        calibration_std = getattr(self._final_estimator, "loo_std_", None)
+        if calibration_std is not None:
+            domain = domain.with_std_limit(calibration_std)
+        self.training_domain_ = domain
+        return self
 
-    def predict(self, X, **params):
+    def predict(self, X, return_std=False, **params):
         """Predict y: the steps' prediction plus the baseline.
 
         Parameters
         ----------
         X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+        return_std : bool, default=False
+            Also return the last step's standard deviation of each prediction
+            (the baseline, fitted by least squares on many molecules, adds
+            none), and warn about molecules whose uncertainty is far above that
+            of the leave-one-out molecules.
         **params
             Passed to :meth:`sklearn.pipeline.Pipeline.predict`.
 
         Returns
         -------
-        ndarray of shape (n_molecules,) or (n_molecules, n_targets)
+        y : ndarray of shape (n_molecules,) or (n_molecules, n_targets)
+        y_std : ndarray of the shape of y, only with ``return_std=True``
         """
         check_is_fitted(self, "baseline_coef_")
         X = check_molecules(X)
-        self.training_domain_.warn(X, f"{type(self.steps[0][1]).__name__} model")
         with checked(X):
-            return super().predict(X, **params) + self._baseline(X)
+            if return_std:
+                params["return_std"] = True
+            prediction = super().predict(X, **params)
+        y, std = prediction if return_std else (prediction, None)
+        self.training_domain_.warn(X, f"{type(self.steps[0][1]).__name__} model", std)
+        y = y + self._baseline(X)
+        return (y, std) if return_std else y
 
     def score(self, X, y, sample_weight=None, **params):
         """R^2 of :meth:`predict` (the baseline included).

@@ -238,3 +238,27 @@ def test_predict_warns_once_per_reason_for_molecules_outside_the_domain(
     assert len(warned) == 1
     assert "2 molecule(s) outside the training domain" in warned[0]
     assert "more atoms than any training molecule" in warned[0]
+
+
+def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_path, capsys):
+    from test_domain import alkane
+
+    train, new = small_files
+    model = tmp_path / "m"
+    assert main(["fit", "--model", "fchl19", "--data", str(train), "-o", str(model)]) == 0
+    large = tmp_path / "large.xyz"
+    write(large, [alkane(13), alkane(15)], format="xyz")
+    out = tmp_path / "p.csv"
+    capsys.readouterr()
+    assert main(["predict", str(model), str(large), "--std", "-o", str(out)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 2 and all("2 molecule(s) outside" in line for line in warned)
+    assert "more atoms than any training molecule" in warned[0]
+    assert "uncertainty far above the validation level" in warned[1]
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["name", "U_atomization (kcal/mol)", "std (kcal/mol)"]
+    estimator = load_model(model).estimator
+    mean, std = estimator.predict([alkane(13), alkane(15)], return_std=True)
+    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows[1:]], np.c_[mean, std])
+    assert main(["predict", str(model), str(new)]) == 0  # without --std: no std column
+    assert capsys.readouterr().out.splitlines()[0] == "name,U_atomization (kcal/mol)"

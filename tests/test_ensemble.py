@@ -29,7 +29,7 @@ def test_members_are_seeded_copies_and_the_prediction_is_their_mean(ensemble, qm
     assert np.ptp(each, axis=0).min() > 0  # different seeds, different networks
     mean, std = ensemble.predict(X[150:170], return_std=True)
     np.testing.assert_allclose(mean, each.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(std, each.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, each.std(axis=0) * ensemble.std_scale_, rtol=1e-12)
     np.testing.assert_allclose(ensemble.predict(X[150:170]), mean, rtol=1e-12)
 
 

@@ -85,7 +85,9 @@ def test_memory_is_landmarks_squared_plus_blocks(data, monkeypatch):
     monkeypatch.setitem(_nystroem._KERNELS, "laplacian", recording(_nystroem._KERNELS["laplacian"]))
     model = nystroem(n_landmarks=20, block_size=7).fit(X, y)
     assert represented[0] == 20  # the landmarks, once
-    assert max(represented[1:]) == 7 and sum(represented[1:]) == N_TRAIN
+    # every training molecule once, then the calibration molecules (here all) once more
+    calibration = min(N_TRAIN, _nystroem.CALIBRATION_SAMPLES)
+    assert max(represented[1:]) == 7 and sum(represented[1:]) == N_TRAIN + calibration
     assert kernels[0] == (20, 20) and max(max(shape) for shape in kernels) == 20
     assert all(shape[1] == 20 for shape in kernels)
     represented.clear()

@@ -22,6 +22,7 @@ from ._distributed import data_parallel, is_main_process, mean_over_processes, s
 from ._network import ACNModule, AveragedNetwork
 from ._runtime import torch_cpu_settings
 from ._statistics import training_statistics
+from ._uncertainty import LastLayerPosterior
 
 #: Molecules featurized at once in ``predict`` (bounds memory).
 _PREDICT_CHUNK = 8192
@@ -201,7 +202,15 @@ class ACNRegressor(NeuralNetRegressor):
     statistics_ : TrainingStatistics
         Feature and target statistics of the training data.
     training_domain_ : TrainingDomain
-        What the training molecules covered (see :mod:`acn_sklearn.domain`).
+        What the training molecules covered (see :mod:`acn_sklearn.domain`),
+        and the level of uncertainty of the validation molecules.
+    validation_indices_ : ndarray of int
+        The training molecules held out for early stopping (none with
+        ``validation_fraction=0``).
+    last_layer_ : LastLayerPosterior
+        Only with a validation split: the Bayesian linear model of the last
+        layer that gives ``predict(X, return_std=True)`` its standard deviation,
+        fitted on the training split and calibrated on the validation split.
     history_ : skorch.History
         Per-epoch training record.
 
@@ -451,9 +460,20 @@ class ACNRegressor(NeuralNetRegressor):
             # Not an attribute skorch manages: it lives for this fit only.
             vars(self)["_data_parallel"] = data_parallel(self.module_, self.device)
             try:
-                return self.partial_fit(dataset, None, epochs=epochs, **fit_params)
+                self.partial_fit(dataset, None, epochs=epochs, **fit_params)
             finally:
                 del vars(self)["_data_parallel"]
+            self.__dict__.pop("last_layer_", None)  # from an earlier fit
+            if self.validation_fraction:
+                valid = self.validation_indices_
+                train = np.setdiff1d(np.arange(len(X)), valid)
+                self.last_layer_ = LastLayerPosterior.fit(
+                    self, dataset.subset(train), dataset.subset(valid), y[valid]
+                )
+                self.training_domain_ = self.training_domain_.with_std_limit(
+                    self.last_layer_.validation_std
+                )
+        return self
 
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""
@@ -477,9 +497,11 @@ class ACNRegressor(NeuralNetRegressor):
     def get_split_datasets(self, X, y=None, **fit_params):
         """Random train/validation split of the (featurized) training data."""
         if not self.validation_fraction:
+            self.validation_indices_ = np.zeros(0, dtype=int)
             return X, None
         n_valid = max(1, round(self.validation_fraction * len(X)))
         order = np.random.default_rng(self.random_state).permutation(len(X))
+        self.validation_indices_ = np.sort(order[:n_valid])
         return X.subset(order[n_valid:]), X.subset(order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
@@ -510,7 +532,7 @@ class ACNRegressor(NeuralNetRegressor):
 
     # -- prediction --------------------------------------------------------------------
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Predict the target(s) of molecules ``X``.
 
         Parameters
@@ -518,10 +540,23 @@ class ACNRegressor(NeuralNetRegressor):
         X : array-like of shape (n_molecules, max_atoms, 4), or sequence
             Molecules in any accepted format; only elements the model accepts
             (``elements_``).
+        return_std : bool, default=False
+            Also return the standard deviation of each prediction, from a
+            Bayesian linear model of the network's last layer calibrated on
+            the validation split (:mod:`acn_sklearn.acn._uncertainty`), and
+            warn about molecules whose uncertainty is far above that of the
+            validation molecules.
 
         Returns
         -------
-        ndarray of shape (n_molecules,) or (n_molecules, n_outputs)
+        y : ndarray of shape (n_molecules,) or (n_molecules, n_outputs)
+        y_std : ndarray of the shape of y, only with ``return_std=True``
+
+        Raises
+        ------
+        ValueError
+            With ``return_std=True`` for a model fitted without a validation
+            split (``validation_fraction=0``), which has nothing to calibrate on.
 
         Warns
         -----
@@ -533,6 +568,8 @@ class ACNRegressor(NeuralNetRegressor):
         self.check_is_fitted()
         X = check_molecules(X)
         check_elements(X, self.elements_, type(self).__name__)
+        if return_std:
+            return self._predict_with_std(X)
         self.training_domain_.warn(X, type(self).__name__)
         with torch_cpu_settings(self.n_jobs):
             parts = [
@@ -541,3 +578,19 @@ class ACNRegressor(NeuralNetRegressor):
             ]
         y = np.concatenate(parts).astype(np.float64)
         return y.ravel() if self.target_ndim_ == 1 else y
+
+    def _predict_with_std(self, X):
+        if getattr(self, "last_layer_", None) is None:
+            raise ValueError(
+                "this ACNRegressor was fitted with validation_fraction=0, so its standard "
+                "deviation has no validation molecules to be calibrated on; refit with "
+                "validation_fraction > 0"
+            )
+        with torch_cpu_settings(self.n_jobs):
+            parts = [
+                self.last_layer_.predict(self, self._featurize(X[start : start + _PREDICT_CHUNK]))
+                for start in range(0, len(X), _PREDICT_CHUNK)
+            ]
+        y, std = (np.concatenate(part) for part in zip(*parts, strict=True))
+        self.training_domain_.warn(X, type(self).__name__, std)
+        return (y.ravel(), std.ravel()) if self.target_ndim_ == 1 else (y, std)

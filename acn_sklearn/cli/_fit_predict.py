@@ -67,7 +67,8 @@ def run_predict(args: argparse.Namespace) -> int:
     names = molecules.names
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DomainWarning)
-        prediction = saved.estimator.predict(molecules.data)
+        prediction = saved.estimator.predict(molecules.data, return_std=args.std)
+    columns = list(prediction) if args.std else [prediction]
     for warning in caught:  # one line per reason, with the molecules' count
         if issubclass(warning.category, DomainWarning):
             print(f"warning: {warning.message}", file=sys.stderr)
@@ -76,12 +77,14 @@ def run_predict(args: argparse.Namespace) -> int:
                 warning.message, warning.category, warning.filename, warning.lineno
             )
     header = ["name", f"{saved.target} ({saved.unit})"]
+    if args.std:
+        header.append(f"std ({saved.unit})")
     handle = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for name, value in zip(names, prediction, strict=True):
-            writer.writerow([name, f"{float(value):.6f}"])
+        for name, *values in zip(names, *columns, strict=True):
+            writer.writerow([name, *(f"{float(value):.6f}" for value in values)])
     finally:
         if args.output:
             handle.close()
@@ -130,4 +133,10 @@ def register(commands) -> None:
     predict.add_argument("model", help="model file written by 'acn-sklearn fit'")
     predict.add_argument("molecules", nargs="+", help=".xyz or .extxyz file(s)")
     predict.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    predict.add_argument(
+        "--std",
+        action="store_true",
+        help="also write each prediction's calibrated standard deviation, and warn about "
+        "molecules whose uncertainty is far above that of held-out molecules",
+    )
     predict.set_defaults(run=run_predict)

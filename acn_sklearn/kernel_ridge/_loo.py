@@ -69,16 +69,43 @@ def loo_residuals(K, y, alpha, *, overwrite_K=False):
     """
     G = K if overwrite_K else K.copy()
     G.flat[:: len(G) + 1] += alpha
-    # G is symmetric: the Fortran view of its buffer is the same matrix, factorised in place.
-    L, info = lapack.dpotrf(G.T, lower=True, clean=True, overwrite_a=True)
-    if info != 0:
-        raise LinAlgError(f"K + alpha I is not positive definite (alpha={alpha:g})")
-    L_inv, info = lapack.dtrtri(L, lower=True, overwrite_c=True)
-    if info != 0:
-        raise LinAlgError(f"the Cholesky factor is singular (alpha={alpha:g})")
+    L_inv = inverse_cholesky_factor(G)
     inverse_diagonal = np.einsum("ij,ij->j", L_inv, L_inv)
     c = L_inv.T @ (L_inv @ y)
     return c / inverse_diagonal.reshape(-1, *[1] * (y.ndim - 1))
+
+
+def inverse_cholesky_factor(G):
+    """``L^-1`` for the lower Cholesky factor L of ``G = L L^T``, computed in G's buffer.
+
+    ``G^-1 = L^-T L^-1``, and ``[G^-1]_ii`` is the squared norm of column i of
+    ``L^-1``.
+
+    Parameters
+    ----------
+    G : ndarray of shape (n, n)
+        Symmetric positive definite, C- or Fortran-ordered; destroyed.
+
+    Returns
+    -------
+    ndarray of shape (n, n)
+        Lower triangular (upper triangle zero), Fortran-ordered, sharing G's memory.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If G is not positive definite.
+    """
+    # G is symmetric: the Fortran-ordered view of its buffer (G itself, or G.T when G
+    # is C-ordered) is the same matrix, and LAPACK works on it in place.
+    G = G if G.flags.f_contiguous else G.T
+    L, info = lapack.dpotrf(G, lower=True, clean=True, overwrite_a=True)
+    if info != 0:
+        raise LinAlgError("the matrix is not positive definite")
+    L_inv, info = lapack.dtrtri(L, lower=True, overwrite_c=True)
+    if info != 0:
+        raise LinAlgError("the Cholesky factor is singular")
+    return L_inv
 
 
 def descend(score, shape, start, rtol=1e-3):
