@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ase.data import chemical_symbols
 
-from .molecules import elements_in, n_atoms
+from .molecules import elements_in
 
 __all__ = ["BOND_LENGTH", "STD_LIMIT_FACTOR", "DomainWarning", "TrainingDomain"]
 
@@ -61,6 +61,11 @@ def _bonded_pairs(X: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndar
     return np.concatenate(molecules), np.concatenate(pairs)
 
 
+def _heavy_atoms(X: np.ndarray) -> np.ndarray:
+    """Non-hydrogen atoms per molecule."""
+    return (X[:, :, 0] > 1).sum(axis=1)
+
+
 def _codes(pairs: np.ndarray) -> np.ndarray:
     """One integer per element pair (rows ``(Z_a, Z_b)``), for set operations in numpy."""
     return pairs[:, 0] * 1024 + pairs[:, 1]
@@ -81,8 +86,11 @@ class TrainingDomain:
 
     Attributes
     ----------
-    max_atoms : int
-        Atoms of the largest training molecule.
+    max_heavy_atoms : int
+        Heavy (non-hydrogen) atoms of the largest training molecule. Size is
+        counted in heavy atoms, as chemical space is (QM9: GDB molecules of up
+        to 9): the hydrogens follow from them, and a small sample of QM9 reaches
+        9 heavy atoms long before it holds a 29-atom molecule.
     elements : frozenset of int
         Elements of the training molecules.
     bonded_pairs : frozenset of (int, int)
@@ -93,7 +101,7 @@ class TrainingDomain:
         :meth:`with_std_limit`); None: not checked.
     """
 
-    max_atoms: int
+    max_heavy_atoms: int
     elements: frozenset
     bonded_pairs: frozenset
     std_limit: tuple | None = None
@@ -102,7 +110,7 @@ class TrainingDomain:
     def of(cls, X: np.ndarray) -> TrainingDomain:
         """The domain of validated canonical training molecules ``X``."""
         return cls(
-            max_atoms=int(n_atoms(X).max()),
+            max_heavy_atoms=int(_heavy_atoms(X).max()),
             elements=frozenset(elements_in(X).tolist()),
             bonded_pairs=frozenset(map(tuple, np.unique(_bonded_pairs(X)[1], axis=0).tolist())),
         )
@@ -142,9 +150,11 @@ class TrainingDomain:
             Reason -> indices of the molecules (only reasons with any).
         """
         reasons: dict[str, list[int]] = {}
-        too_large = np.flatnonzero(n_atoms(X) > self.max_atoms).tolist()
+        too_large = np.flatnonzero(_heavy_atoms(X) > self.max_heavy_atoms).tolist()
         if too_large:
-            reasons[f"more atoms than any training molecule ({self.max_atoms})"] = too_large
+            reasons[f"more heavy atoms than any training molecule ({self.max_heavy_atoms})"] = (
+                too_large
+            )
         Z = X[:, :, 0]
         unseen = (Z > 0) & ~np.isin(Z, sorted(self.elements))
         new_elements = sorted({int(z) for z in Z[unseen]})

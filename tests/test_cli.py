@@ -237,7 +237,7 @@ def test_predict_warns_once_per_reason_for_molecules_outside_the_domain(
     warned = [line for line in err if line.startswith("warning: ")]
     assert len(warned) == 1
     assert "2 molecule(s) outside the training domain" in warned[0]
-    assert "more atoms than any training molecule" in warned[0]
+    assert "more heavy atoms than any training molecule" in warned[0]
 
 
 def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_path, capsys):
@@ -253,7 +253,7 @@ def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_
     assert main(["predict", str(model), str(large), "--std", "-o", str(out)]) == 0
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
     assert len(warned) == 2 and all("2 molecule(s) outside" in line for line in warned)
-    assert "more atoms than any training molecule" in warned[0]
+    assert "more heavy atoms than any training molecule" in warned[0]
     assert "uncertainty far above the validation level" in warned[1]
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["name", "U_atomization (kcal/mol)", "std (kcal/mol)"]

@@ -48,12 +48,12 @@ def test_large_molecules_are_named_and_still_predicted(make, qm9_subset):
     X, y = qm9_subset
     model = make().set_params(**{k: 62 for k in make().get_params() if k.endswith("cm__size")})
     model.fit(X[:100], y[:100])
-    largest = int((X[:100, :, 0] > 0).sum(axis=1).max())
+    largest = int((X[:100, :, 0] > 1).sum(axis=1).max())
     molecules = [alkane(13), alkane(20)]
     messages = _caught(lambda: model.predict(molecules))
     assert len(messages) == 1
     assert "2 molecule(s) outside the training domain" in messages[0]
-    assert f"more atoms than any training molecule ({largest}): molecule(s) 0, 1" in messages[0]
+    assert f"more heavy atoms than any training molecule ({largest}): molecule(s) 0, 1" in messages[0]
     assert np.isfinite(model.predict(molecules)).all()
     assert _caught(lambda: model.predict(X[:100])) == []  # the training molecules themselves
 
@@ -88,3 +88,17 @@ def test_a_bonded_pair_never_trained_on_is_named(qm9_subset):
 def test_bond_length_boundary(distance, bonded):
     pair = to_array([Atoms("CN", [(0, 0, 0), (distance, 0, 0)])])
     assert ((6, 7) in TrainingDomain.of(pair).bonded_pairs) == bonded
+
+
+def test_size_is_counted_in_heavy_atoms(qm9_subset):
+    # A small sample of QM9 has 9 heavy atoms long before its largest molecule has
+    # 29 atoms: a 29-atom QM9 molecule is inside the domain of a sample of 25-atom ones.
+    X, _ = qm9_subset
+    atoms, heavy = (X[:, :, 0] > 0).sum(axis=1), (X[:, :, 0] > 1).sum(axis=1)
+    small = atoms < atoms.max()
+    assert heavy[small].max() == heavy.max()  # the subset allows the check
+    domain = TrainingDomain.of(X[small])
+    assert not any("heavy atoms" in reason for reason in domain.outside(X[~small]))
+    nonane, decane = alkane(9), alkane(10)  # 29 and 32 atoms
+    reasons = domain.outside(to_array([nonane, decane], max_atoms=32))
+    assert reasons[f"more heavy atoms than any training molecule ({heavy.max()})"] == [1]

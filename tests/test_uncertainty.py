@@ -219,7 +219,7 @@ def test_uncertainty_reason_names_far_out_molecules_not_training_ones(qm9_subset
 
 
 def test_domain_std_limit_is_per_target():
-    domain = TrainingDomain(max_atoms=5, elements=frozenset({1, 6}), bonded_pairs=frozenset())
+    domain = TrainingDomain(max_heavy_atoms=2, elements=frozenset({1, 6}), bonded_pairs=frozenset())
     domain = domain.with_std_limit(np.column_stack([np.arange(101.0), 10 * np.arange(101.0)]))
     assert domain.std_limit == (STD_LIMIT_FACTOR * 99.0, STD_LIMIT_FACTOR * 990.0)
     methane = np.zeros((3, 5, 4))
