@@ -31,7 +31,7 @@ from . import __version__
 from .domain import DomainWarning
 from .molecules import elements_in
 from .protocol import held_out_split
-from .registry import make_model, set_elements
+from .registry import make_model, set_elements, set_target
 
 __all__ = ["Cell", "run_cells"]
 
@@ -47,18 +47,21 @@ class _RecordingMAE:
         return -float(np.mean(np.abs(self.predictions - y)))
 
 
-def _cell_model(spec: str, repeat: int):
-    """The model of one cell; a ``random_state`` left unset is seeded with the repeat."""
+def _cell_model(spec: str, repeat: int, target: str | None = None):
+    """The model of one cell; a ``random_state`` left unset is seeded with the repeat, and
+    a model that reads the target's name (ACN's heads) is told it."""
     model = make_model(spec)
+    if target is not None:
+        set_target(model, target)
     if "random_state" in model.get_params(deep=False) and model.random_state is None:
         model.set_params(random_state=repeat)
     return model
 
 
-def _model_key(spec: str, repeat: int) -> str:
+def _model_key(spec: str, repeat: int, target: str | None = None) -> str:
     """What a cached cell depends on besides the data: the package version and every
     parameter of the model, defaults included, so changed defaults are recomputed."""
-    params = _cell_model(spec, repeat).get_params(deep=True)
+    params = _cell_model(spec, repeat, target).get_params(deep=True)
     plain = (int, float, str, bool, tuple, list, type(None))
     described = {
         key: value
@@ -69,7 +72,16 @@ def _model_key(spec: str, repeat: int) -> str:
     return f"{__version__} {described!r}"
 
 
-def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
+def _run_cell(
+    spec: str,
+    repeat: int,
+    model_key: str,
+    X,
+    y,
+    train: np.ndarray,
+    test: np.ndarray,
+    target: str | None = None,
+):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
     with warnings.catch_warnings():
@@ -78,7 +90,7 @@ def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, t
         # extrapolation to warn about.
         warnings.simplefilter("ignore", DomainWarning)
         scores = cross_validate(
-            set_elements(_cell_model(spec, repeat), elements_in(X)),
+            set_elements(_cell_model(spec, repeat, target), elements_in(X)),
             X,
             y,
             cv=[(train, test)],
@@ -120,6 +132,7 @@ def run_cells(
     test_seed: int = 0,
     cache_dir: str | Path | None = None,
     on_cell: Callable[[Cell, int, int, float], None] | None = None,
+    target: str | None = None,
 ) -> list[Cell]:
     """Fit and score every (model, N, repeat) cell of a learning curve.
 
@@ -143,6 +156,9 @@ def run_cells(
         Where finished cells are cached; None computes everything.
     on_cell : callable, optional
         Called as ``on_cell(cell, done, total, elapsed_s)`` after each cell.
+    target : str, optional
+        The target's name, told to models that read it
+        (:func:`acn_sklearn.registry.set_target`): ``"mu"`` gives ACN its dipole head.
 
     Returns
     -------
@@ -158,8 +174,8 @@ def run_cells(
     cells, start = [], time.perf_counter()
     for done, (spec, n, r) in enumerate(jobs, start=1):
         train, test = held_out_split(len(X), n, n_test=n_test, test_seed=test_seed, repeat=r)
-        key = _model_key(spec, r)
-        args = (spec, r, key, X, y, train, test)
+        key = _model_key(spec, r, target)
+        args = (spec, r, key, X, y, train, test, target)
         cached = cache_dir is not None and run.check_call_in_cache(*args)
         result = run(*args)
         cells.append(Cell(model=spec, n_train=n, repeat=r, cached=cached, **result))

@@ -70,7 +70,8 @@ class ACNAtomRegressor(ACNRegressor):
     >>> qm9 = load_qm9(n_molecules=1000, random_state=0)  # doctest: +SKIP
     >>> model = ACNAtomRegressor(random_state=0)
     >>> model.fit(qm9.data, qm9.mulliken_charges)  # doctest: +SKIP
-    >>> charges = model.predict(qm9.data[:2])  # (2, 29), zero at padding; doctest: +SKIP
+    >>> # (2, 29): the charges of two molecules, zero at padding
+    >>> charges = model.predict(qm9.data[:2])  # doctest: +SKIP
     """
 
     pooling = "sum"

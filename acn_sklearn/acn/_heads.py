@@ -76,7 +76,7 @@ def resolve_heads(head, target, n_outputs: int) -> tuple[str, ...]:
         names = [target] if isinstance(target, str) else list(target)
         if len(names) != n_outputs:
             raise ValueError(
-                f"target names {len(names)} target(s) {names}, but y has {n_outputs} column(s)"
+                f"target gives {len(names)} name(s) {names}, but y has {n_outputs} column(s)"
             )
         heads = []
         for name in names:

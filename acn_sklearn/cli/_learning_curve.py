@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             test_seed=args.test_seed,
             cache_dir=None if args.no_cache else out / "cache",
             on_cell=progress,
+            target=args.target,
         )
     except KeyboardInterrupt:
         interrupted = True
