@@ -339,3 +339,14 @@ def test_published_values_carry_the_caveat_of_the_paper():
     assert "divided its ACN column by 100" in PAPER_CAVEAT and "131 kcal/mol" in PAPER_CAVEAT
     without = markdown_table([{"model": "fchl19", "n_train": 10000, **row, "paper_mae": ""}], "u")
     assert "\\*" not in without and PAPER_CAVEAT not in without
+
+
+def test_cells_tell_models_a_qm9_target_so_acn_picks_its_head(qm9_subset_atoms, qm9_subset):
+    X, _ = qm9_subset
+    mu = np.array([a.info["mu"] for a in qm9_subset_atoms])
+    cells = [run_cells([TINY_ACN], [60], X, mu, n_test=100, target=t) for t in (None, "mu")]
+    assert cells[0][0].mae != cells[1][0].mae
+    train, _ = held_out_split(len(X), 60, n_test=100, test_seed=0, repeat=0)
+    dipole = set_elements(make_model(TINY_ACN + ",target='mu',random_state=0"), [1, 6, 7, 8, 9])
+    expected = dipole.fit(X[train], mu[train]).predict(X[cells[1][0].test_indices])
+    np.testing.assert_allclose(cells[1][0].predictions, expected, rtol=1e-6)

@@ -112,7 +112,6 @@ class ACNAtomRegressor(ACNRegressor):
         self._check_params()
         X = check_molecules(X)
         y = check_atom_targets(y, X)
-        self.target_ndim_ = 1
         self.n_outputs_ = 1
         self.heads_ = ("atomic",)
         return self._fit(X, y[X[:, :, 0] > 0][:, None], **fit_params)
@@ -136,11 +135,10 @@ class ACNAtomRegressor(ACNRegressor):
         DomainWarning
             For molecules outside the training domain, naming them.
         """
-        X = check_molecules(X)
-        with checked(X):
-            values = super().predict(X)
+        X = self._checked_input(X)
+        self.training_domain_.warn(X, type(self).__name__)
         y = np.zeros(X.shape[:2])
-        y[X[:, :, 0] > 0] = values
+        y[X[:, :, 0] > 0] = self._network_outputs(X)[:, 0]
         return y
 
     def score(self, X, y, sample_weight=None):

@@ -74,10 +74,6 @@ def resolve_heads(head, target, n_outputs: int) -> tuple[str, ...]:
         if target is None:
             return ("extensive",) * n_outputs
         names = [target] if isinstance(target, str) else list(target)
-        if len(names) != n_outputs:
-            raise ValueError(
-                f"target gives {len(names)} name(s) {names}, but y has {n_outputs} column(s)"
-            )
         heads = []
         for name in names:
             kind = TARGET_KINDS.get(name)
@@ -92,6 +88,10 @@ def resolve_heads(head, target, n_outputs: int) -> tuple[str, ...]:
                     f"{sorted(TARGET_KINDS)}. Name the head instead, one of {HEADS}"
                 )
             heads.append(HEAD_OF_KIND[kind])
+        if len(names) != n_outputs:
+            raise ValueError(
+                f"target gives {len(names)} name(s) {names}, but y has {n_outputs} column(s)"
+            )
         heads = tuple(heads)
     else:
         heads = tuple(head)

@@ -554,20 +554,24 @@ class ACNRegressor(NeuralNetRegressor):
             seen in training), naming them; they are predicted all the same.
         """
         X = self._checked_input(X)
+        self.training_domain_.warn(X, type(self).__name__)
+        y = self._network_outputs(X)
+        return y.ravel() if self.target_ndim_ == 1 else y
+
+    def _network_outputs(self, X: np.ndarray) -> np.ndarray:
+        """The network's outputs for validated molecules, featurized in chunks."""
         with torch_cpu_settings(self.n_jobs):
             parts = [
                 self.forward(self._featurize(X[start : start + _PREDICT_CHUNK])).numpy()
                 for start in range(0, len(X), _PREDICT_CHUNK)
             ]
-        y = np.concatenate(parts).astype(np.float64)
-        return y.ravel() if self.target_ndim_ == 1 else y
+        return np.concatenate(parts).astype(np.float64)
 
     def _checked_input(self, X) -> np.ndarray:
-        """Validate molecules to predict for, and warn for those outside the domain."""
+        """Validate molecules to predict for (the caller warns for those outside the domain)."""
         self.check_is_fitted()
         X = check_molecules(X)
         check_elements(X, self.elements_, type(self).__name__)
-        self.training_domain_.warn(X, type(self).__name__)
         return X
 
     def _per_batch(self, X: np.ndarray, function) -> np.ndarray:
@@ -614,6 +618,7 @@ class ACNRegressor(NeuralNetRegressor):
         """
         k = self._dipole_column()
         X = self._checked_input(X)
+        self.training_domain_.warn(X, type(self).__name__)
         charges = np.zeros(X.shape[:2])
         charges[X[:, :, 0] > 0] = self._per_batch(X, lambda net, b: net.charges(b)[:, k])
         return charges
@@ -640,4 +645,5 @@ class ACNRegressor(NeuralNetRegressor):
         """
         k = self._dipole_column()
         X = self._checked_input(X)
+        self.training_domain_.warn(X, type(self).__name__)
         return self._per_batch(X, lambda net, b: dipole_vectors(net.charges(b), b)[:, k])
