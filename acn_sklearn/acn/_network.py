@@ -302,9 +302,6 @@ class ACNModule(nn.Module):
         # The residual block's output is concatenated with its own input.
         return torch.cat([h, h + self.residual(h)], dim=1)
 
-    def _sum_over_molecules(self, per_atom: torch.Tensor, batch: MoleculeBatch):
-        return _heads.sum_over_molecules(per_atom, batch)
-
     def charges(self, batch: MoleculeBatch) -> torch.Tensor:
         """Latent atomic charges of the dipole head (in e), shape (n_atoms, n_outputs).
 
@@ -327,16 +324,16 @@ class ACNModule(nn.Module):
         if self.pooling == "sum":
             # Atom-wise head, then sum: an extensive molecular property.
             a = self.head(c)
-            z = self._sum_over_molecules(a, batch)
+            z = _heads.sum_over_molecules(a, batch)
         else:
             # Power-average pooling over the real atoms, then the head.
             p = self.pooling_power
-            mean = self._sum_over_molecules(c.abs() ** p, batch)
+            mean = _heads.sum_over_molecules(c.abs() ** p, batch)
             pooled = (mean / batch.atoms_per_molecule[:, None]).clamp_min(1e-12) ** (1 / p)
             z = self.head(pooled)
         if self.output == "sigmoid":
             return self.target_shift + self.target_scale * torch.sigmoid(z)
-        baseline = self._sum_over_molecules(self.element_baseline[batch.species], batch)
+        baseline = _heads.sum_over_molecules(self.element_baseline[batch.species], batch)
         out = baseline + self.target_shift + self.target_scale * z
         # Other heads replace their columns; the extensive ones stay as computed.
         for kind, columns in self._head_columns.items():
