@@ -308,9 +308,9 @@ def test_each_repeat_of_a_run_trains_on_its_own_molecules(qm9_subset, monkeypatc
     seen = []
     real = lc._run_cell
 
-    def record(spec, repeat, key, X, y, train, test):
+    def record(spec, repeat, key, X, y, train, test, *rest):
         seen.append((repeat, len(train), train.copy(), test.copy()))
-        return real(spec, repeat, key, X, y, train, test)
+        return real(spec, repeat, key, X, y, train, test, *rest)
 
     monkeypatch.setattr(lc, "_run_cell", record)
     cells = run_cells(["cm"], [30, 80], X, y, repeats=3, n_test=100, test_seed=2)
