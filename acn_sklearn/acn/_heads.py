@@ -5,8 +5,10 @@ head turns them into the property, with the physics of its kind built in:
 
 - ``"extensive"``: ``sum_i a_i`` on top of a per-element linear baseline, a sum of
   atom contributions (energies);
-- ``"intensive"``: ``mean_i a_i``, the same for a molecule and for two far-apart
-  copies of it (orbital energies);
+- ``"intensive"``: an attention-weighted mean ``sum_i w_i a_i``, the weights a
+  softmax over the molecule's atoms of learned scores ``s_i``: the same for a
+  molecule and for two far-apart copies of it (orbital energies), and able to
+  weigh the atoms that matter (those of the frontier orbital);
 - ``"dipole"``: latent atomic charges ``q_i``, shifted so that they sum to the
   molecule's total charge, and ``mu = |sum_i q_i (r_i - r_c)|`` with ``r_c`` the
   centre of mass (for a neutral molecule any centre gives the same vector);
@@ -115,9 +117,15 @@ def constrain_total_charge(q: torch.Tensor, batch: MoleculeBatch, total: float) 
     return q - excess[batch.molecule]
 
 
-def intensive(a: torch.Tensor, batch: MoleculeBatch) -> torch.Tensor:
-    """Mean of the atoms' outputs per molecule, (n_molecules, k)."""
-    return sum_over_molecules(a, batch) / batch.atoms_per_molecule[:, None]
+def intensive(a: torch.Tensor, scores: torch.Tensor, batch: MoleculeBatch) -> torch.Tensor:
+    """``sum_i w_i a_i`` per molecule, (n_molecules, k), with ``w`` the softmax of the
+    atoms' ``scores`` (n_atoms, k) over each molecule's atoms."""
+    index = batch.molecule[:, None].expand_as(scores)
+    top = scores.new_zeros(len(batch), scores.shape[1])
+    top = top.scatter_reduce(0, index, scores.detach(), reduce="amax", include_self=False)
+    weights = torch.exp(scores - top[batch.molecule])
+    weights = weights / sum_over_molecules(weights, batch)[batch.molecule]
+    return sum_over_molecules(weights * a, batch)
 
 
 def dipole_vectors(q: torch.Tensor, batch: MoleculeBatch) -> torch.Tensor:

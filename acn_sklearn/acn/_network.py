@@ -280,6 +280,12 @@ class ACNModule(nn.Module):
         self.register_buffer("element_baseline", torch.zeros(n_species, n_outputs))
         self.register_buffer("target_shift", torch.zeros(n_outputs))
         self.register_buffer("target_scale", torch.ones(n_outputs))
+        if "intensive" in self.heads:
+            # The intensive head's attention scores, one per atom and output. Built
+            # last, so that the other layers start from the same random weights.
+            self.attention = nn.Sequential(
+                nn.Linear(2 * atom_dim, h2), nn.Softplus(), nn.Linear(h2, n_outputs)
+            )
 
     def set_statistics(self, statistics: TrainingStatistics) -> None:
         """Store the training data's feature and target statistics in the buffers."""
@@ -337,13 +343,15 @@ class ACNModule(nn.Module):
         out = baseline + self.target_shift + self.target_scale * z
         # Other heads replace their columns; the extensive ones stay as computed.
         for kind, columns in self._head_columns.items():
-            out = torch.where(columns.to(out.device), self._head(kind, a, batch), out)
+            out = torch.where(columns.to(out.device), self._head(kind, a, c, batch), out)
         return out
 
-    def _head(self, kind: str, a: torch.Tensor, batch: MoleculeBatch) -> torch.Tensor:
-        """Every output column through head ``kind``, (n_molecules, n_outputs)."""
+    def _head(self, kind: str, a, c, batch: MoleculeBatch) -> torch.Tensor:
+        """Every output column through head ``kind``, (n_molecules, n_outputs), from the
+        atoms' outputs ``a`` and features ``c``."""
         if kind == "intensive":
-            return self.target_shift + self.target_scale * _heads.intensive(a, batch)
+            pooled = _heads.intensive(a, self.attention(c), batch)
+            return self.target_shift + self.target_scale * pooled
         if kind == "dipole":
             q = _heads.constrain_total_charge(
                 self.target_scale * a, batch, self.total_charge or 0.0

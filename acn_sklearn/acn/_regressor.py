@@ -87,8 +87,10 @@ class ACNRegressor(NeuralNetRegressor):
 
         - ``"extensive"``: their sum, on top of a per-element linear baseline
           (energies; what every target got before heads existed);
-        - ``"intensive"``: their mean (``homo``, ``lumo``, ``gap``): a molecule
-          and two far-apart copies of it get the same prediction;
+        - ``"intensive"``: their attention-weighted mean, the weights a softmax
+          over the molecule's atoms of learned scores (``homo``, ``lumo``,
+          ``gap``): a molecule and two far-apart copies of it get the same
+          prediction;
         - ``"dipole"``: latent atomic charges, shifted equally to sum to zero
           (molecules are taken as neutral), and the norm of their dipole about
           the centre of mass, in Debye for coordinates in Angstrom (``mu``; the

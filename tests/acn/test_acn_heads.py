@@ -239,3 +239,13 @@ def test_every_head_ignores_atom_order_padding_and_rigid_motion(mixed, qm9_subse
     moved = _rotated(X, rotation, shift=(-4.0, 2.0, 9.0))
     for other in (_permuted(X), padded, moved):
         np.testing.assert_allclose(mixed.predict(other), y, rtol=2e-5, atol=1e-4)
+
+
+def test_intensive_pooling_is_a_softmax_weighted_mean_per_molecule():
+    batch = _batch(np.zeros((5, 3)), [0, 0, 0, 1, 1])
+    a = torch.tensor([[1.0], [2.0], [6.0], [-1.0], [3.0]], dtype=torch.float64)
+    equal = torch.zeros(5, 1, dtype=torch.float64)
+    np.testing.assert_allclose(_heads.intensive(a, equal, batch).numpy()[:, 0], [3.0, 1.0])
+    scores = torch.tensor([[0.0], [np.log(3.0)], [-1e4], [500.0], [0.0]], dtype=torch.float64)
+    # weights 1/4, 3/4, 0 in the first molecule; all on the first atom in the second
+    np.testing.assert_allclose(_heads.intensive(a, scores, batch).numpy()[:, 0], [1.75, -1.0])
