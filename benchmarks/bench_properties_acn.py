@@ -92,6 +92,22 @@ def _value(result: dict, key: str) -> str:
     return f"{value:.4f} {result['unit']}" if result["unit"] == "e" else f"{value:.3f} D"
 
 
+def superseded(done: dict, n_train: int) -> str:
+    """Cells of earlier versions of a head, kept in the JSON as ``"<variant>, <key>"``."""
+    rows = []
+    for key, r in done.items():
+        variant, _, rest = key.rpartition(", ")
+        if variant and rest.startswith(f"n{n_train} "):
+            target = r["cell"].split(":")[0]
+            rows.append(f"| {variant} | {target} | {r['seed']} | {_value(r, 'mae')} |")
+    if not rows:
+        return ""
+    return (
+        "\n\nEarlier versions of a head, measured the same way and replaced by the one "
+        "above:\n\n| version | target | seed | test MAE |\n|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+
 def report(results: list[dict], n_train: int) -> str:
     rows = [
         "| target | head | seed | test MAE | reference | best validation MAE | epochs | "
@@ -153,7 +169,8 @@ def main() -> None:
             if key in done:
                 results.append(done[key])
     name = "acn_heads" if args.n_train == 1000 else f"acn_heads_n{args.n_train}"
-    write_report(name, f"ACN property heads, N = {args.n_train:,}", report(results, args.n_train))
+    body = report(results, args.n_train) + superseded(done, args.n_train)
+    write_report(name, f"ACN property heads, N = {args.n_train:,}", body)
 
 
 if __name__ == "__main__":

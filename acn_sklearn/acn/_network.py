@@ -282,10 +282,13 @@ class ACNModule(nn.Module):
         self.register_buffer("target_scale", torch.ones(n_outputs))
         if "intensive" in self.heads:
             # The intensive head's attention scores, one per atom and output. Built
-            # last, so that the other layers start from the same random weights.
+            # last, so that the other layers start from the same random weights; the
+            # scores start at zero, so training starts from the plain mean.
             self.attention = nn.Sequential(
                 nn.Linear(2 * atom_dim, h2), nn.Softplus(), nn.Linear(h2, n_outputs)
             )
+            nn.init.zeros_(self.attention[-1].weight)
+            nn.init.zeros_(self.attention[-1].bias)
 
     def set_statistics(self, statistics: TrainingStatistics) -> None:
         """Store the training data's feature and target statistics in the buffers."""

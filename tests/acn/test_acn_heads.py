@@ -10,6 +10,7 @@ from scipy.spatial.transform import Rotation
 from acn_sklearn import ACNRegressor
 from acn_sklearn.acn import _heads
 from acn_sklearn.acn._data import MoleculeBatch
+from acn_sklearn.acn._network import ACNModule
 from acn_sklearn.datasets import TARGET_KINDS, TARGET_NAMES
 from acn_sklearn.domain import DomainWarning
 
@@ -249,3 +250,25 @@ def test_intensive_pooling_is_a_softmax_weighted_mean_per_molecule():
     scores = torch.tensor([[0.0], [np.log(3.0)], [-1e4], [500.0], [0.0]], dtype=torch.float64)
     # weights 1/4, 3/4, 0 in the first molecule; all on the first atom in the second
     np.testing.assert_allclose(_heads.intensive(a, scores, batch).numpy()[:, 0], [1.75, -1.0])
+
+
+def test_intensive_attention_starts_as_the_plain_mean():
+    network = ACNModule(
+        n_species=2,
+        n_outputs=2,
+        heads=("extensive", "intensive"),
+        n_radial=4,
+        cloud_order=2,
+        embedding_dim=4,
+        cloud_channels=4,
+        n_clouds=1,
+        atom_dim=8,
+        hidden_sizes=(8, 8),
+        pooling="sum",
+        pooling_power=2.0,
+        output="linear",
+        potentials=True,
+        element_clouds=False,
+    )
+    # equal scores: the softmax weights are 1 / n_atoms (see the pooling test above)
+    assert torch.all(network.attention(torch.randn(7, 16)) == 0)
