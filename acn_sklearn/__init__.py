@@ -14,6 +14,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _PUBLIC = {
     "ACNRegressor": ".acn",
+    "ACNAtomRegressor": ".acn",
     "CoulombMatrix": ".representations",
     "SLATM": ".representations",
     "FCHL19": ".representations",

@@ -41,7 +41,7 @@ from .domain import DomainWarning
 from .kernel_ridge._memory import available_memory
 from .molecules import elements_in
 from .protocol import held_out_split
-from .registry import make_model, set_elements
+from .registry import make_model, set_elements, set_target
 
 __all__ = ["Cell", "cell_memory", "run_cells"]
 
@@ -57,18 +57,21 @@ class _RecordingMAE:
         return -float(np.mean(np.abs(self.predictions - y)))
 
 
-def _cell_model(spec: str, repeat: int):
-    """The model of one cell; a ``random_state`` left unset is seeded with the repeat."""
+def _cell_model(spec: str, repeat: int, target: str | None = None):
+    """The model of one cell; a ``random_state`` left unset is seeded with the repeat, and
+    a model that reads the target's name (ACN's heads) is told it."""
     model = make_model(spec)
+    if target is not None:
+        set_target(model, target)
     if "random_state" in model.get_params(deep=False) and model.random_state is None:
         model.set_params(random_state=repeat)
     return model
 
 
-def _model_key(spec: str, repeat: int) -> str:
+def _model_key(spec: str, repeat: int, target: str | None = None) -> str:
     """What a cached cell depends on besides the data: the package version and every
     parameter of the model, defaults included, so changed defaults are recomputed."""
-    params = _cell_model(spec, repeat).get_params(deep=True)
+    params = _cell_model(spec, repeat, target).get_params(deep=True)
     plain = (int, float, str, bool, tuple, list, type(None))
     described = {
         key: value
@@ -79,7 +82,16 @@ def _model_key(spec: str, repeat: int) -> str:
     return f"{__version__} {described!r}"
 
 
-def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
+def _run_cell(
+    spec: str,
+    repeat: int,
+    model_key: str,
+    X,
+    y,
+    train: np.ndarray,
+    test: np.ndarray,
+    target: str | None = None,
+):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
     scorer = _RecordingMAE()
     # The one split runs here, not as a task of an enclosing parallel backend (Dask
@@ -90,7 +102,7 @@ def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, t
         # extrapolation to warn about.
         warnings.simplefilter("ignore", DomainWarning)
         scores = cross_validate(
-            set_elements(_cell_model(spec, repeat), elements_in(X)),
+            set_elements(_cell_model(spec, repeat, target), elements_in(X)),
             X,
             y,
             cv=[(train, test)],
@@ -211,6 +223,7 @@ def run_cells(
     on_cell: Callable[[Cell, int, int, float], None] | None = None,
     max_memory: int | None = None,
     n_jobs: int | None = None,
+    target: str | None = None,
 ) -> list[Cell]:
     """Fit and score every (model, N, repeat) cell of a learning curve.
 
@@ -244,6 +257,9 @@ def run_cells(
         enclosing :func:`joblib.parallel_config` says, e.g. ``n_jobs=-1`` with
         ``backend="dask"`` for every worker of a Dask cluster). Memory is
         checked per cell: cells that run at once on one machine share it.
+    target : str, optional
+        The target's name, told to models that read it
+        (:func:`acn_sklearn.registry.set_target`): ``"mu"`` gives ACN its dipole head.
 
     Returns
     -------
@@ -265,9 +281,9 @@ def run_cells(
                 train, test = held_out_split(
                     len(X), n, n_test=n_test, test_seed=test_seed, repeat=r
                 )
-                args = (spec, r, _model_key(spec, r), X, y, train, test)
+                args = (spec, r, _model_key(spec, r, target), X, y, train, test, target)
                 cached = cache_dir is not None and run.check_call_in_cache(*args)
-                need = cell_memory(_cell_model(spec, r), n)
+                need = cell_memory(_cell_model(spec, r, target), n)
                 reason = ""
                 if need > budget and not cached:
                     reason = f"needs {_gb(need)} for its kernel matrices, {_gb(budget)} available"
@@ -281,7 +297,7 @@ def run_cells(
     for done, (spec, n, r, args, cached, reason, need) in enumerate(plan, start=1):
         result = {"skipped": reason} if reason else next(results)
         if "skipped" in result:
-            cell = Cell.skip(spec, n, r, args[-1], result["skipped"], need)
+            cell = Cell.skip(spec, n, r, args[6], result["skipped"], need)
         else:
             cell = Cell(model=spec, n_train=n, repeat=r, cached=cached, **result)
         cells.append(cell)

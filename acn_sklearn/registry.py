@@ -33,6 +33,7 @@ __all__ = [
     "paper_value",
     "parse_model_spec",
     "set_elements",
+    "set_target",
 ]
 
 
@@ -60,6 +61,11 @@ class ModelEntry:
     paper_table_1 : mapping
         The paper's Table 1 for the model as published (kcal/mol): model spec ->
         training-set size -> MAE. The specs are the paper's grid (``--paper``).
+    targets : {"molecular", "atomic"}
+        What the model predicts: molecular targets (y of shape (n_molecules,)
+        or (n_molecules, n_targets)) or per-atom ones (y of shape
+        (n_molecules, max_atoms), scored over real atoms only, see
+        :mod:`acn_sklearn.atomic`).
     """
 
     name: str
@@ -69,6 +75,7 @@ class ModelEntry:
     search_space: Mapping[str, BaseDistribution]
     in_default_curve: bool = True
     paper_table_1: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    targets: Literal["molecular", "atomic"] = "molecular"
 
     def make(self, **params) -> BaseEstimator:
         """A fresh estimator with ``params`` set."""
@@ -141,6 +148,28 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "acn:radius=4": {100: 157.05, 1000: 47.12, 10000: 7.53},
                 "acn:radius=5": {100: 159.57, 1000: 162.49, 10000: 11.47},
             },
+        ),
+        ModelEntry(
+            name="acn_atom",
+            label="ACN (atoms)",
+            factory="acn_sklearn.acn.ACNAtomRegressor",
+            kind="network",
+            # For atomic targets (mulliken_charges): one value per atom, never pooled.
+            search_space={
+                "radius": FloatDistribution(2.0, 6.0),
+                "cloud_order": IntDistribution(2, 4),
+                "embedding_dim": CategoricalDistribution([16, 24, 32, 48]),
+                "n_clouds": IntDistribution(1, 3),
+                "n_radial": IntDistribution(4, 12),
+                "atom_dim": CategoricalDistribution([64, 128, 192]),
+                "lr": FloatDistribution(1e-4, 1e-2, log=True),
+                "batch_size": CategoricalDistribution([16, 32, 64, 128]),
+                "element_clouds": CategoricalDistribution([True, False]),
+                "body_order": CategoricalDistribution([3, 4]),
+                "ema_decay": CategoricalDistribution([None, 0.999]),
+            },
+            in_default_curve=False,
+            targets="atomic",
         ),
         ModelEntry(
             name="cm_nystroem",
@@ -281,6 +310,35 @@ def set_elements(model: BaseEstimator, elements) -> BaseEstimator:
     params = model.get_params()
     keys = [k for k in params if k.split("__")[-1] == "elements" and params[k] is None]
     return model.set_params(**{k: tuple(int(z) for z in elements) for k in keys})
+
+
+def set_target(model: BaseEstimator, target: str) -> BaseEstimator:
+    """Name a QM9 target to a model, on every step that has a ``target`` parameter.
+
+    Models that build the kind of the target into their output read it, e.g.
+    :class:`~acn_sklearn.ACNRegressor` picks its property head from
+    :data:`acn_sklearn.datasets.TARGET_KINDS` (``target="mu"``: the dipole head).
+    A name that is not in ``TARGET_KINDS`` (the user's own target) has no known
+    kind and leaves the model unchanged, as do models without such a parameter; a
+    target already set explicitly is left alone.
+
+    Parameters
+    ----------
+    model : estimator
+    target : str
+        The target's name, e.g. ``"mu"``.
+
+    Returns
+    -------
+    model : the same estimator
+    """
+    from .datasets import TARGET_KINDS
+
+    if target not in TARGET_KINDS:
+        return model
+    params = model.get_params()
+    keys = [k for k in params if k.split("__")[-1] == "target" and params[k] is None]
+    return model.set_params(**{k: target for k in keys})
 
 
 def _configuration(spec: str) -> tuple[str, dict]:

@@ -262,3 +262,45 @@ def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_
     np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows[1:]], np.c_[mean, std])
     assert main(["predict", str(model), str(new)]) == 0  # without --std: no std column
     assert capsys.readouterr().out.splitlines()[0] == "name,U_atomization (kcal/mol)"
+
+
+TINY_NETWORK = (
+    "embedding_dim=4,cloud_channels=4,atom_dim=16,hidden_sizes=(8, 8),n_radial=4,"
+    "batch_size=50,max_epochs=2,random_state=0"
+)
+
+
+def test_fit_tells_acn_the_target_so_mu_gets_the_dipole_head(small_files, tmp_path):
+    train, _ = small_files
+    model = tmp_path / "acn.model"
+    args = ["fit", "--model", f"acn:{TINY_NETWORK}", "--data", str(train), "-o", str(model)]
+    assert main([*args, "--target", "mu"]) == 0
+    assert load_model(model).estimator.heads_ == ("dipole",)
+    # a target of the user's own has no known kind: the default head
+    assert main([*args, "--target", "U_atomization"]) == 0
+    assert load_model(model).estimator.heads_ == ("extensive",)
+
+
+def test_fit_and_predict_atomic_charges_one_row_per_atom(tmp_path, qm9_subset_atoms, capsys):
+    molecules = [atoms.copy() for atoms in qm9_subset_atoms[:120]]
+    for atoms in molecules:
+        charges = np.where(atoms.numbers == 1, 0.1, -0.2)
+        atoms.arrays["mulliken_charges"] = charges - charges.mean()
+    train, new = tmp_path / "charges.extxyz", tmp_path / "new.xyz"
+    write(train, molecules, format="extxyz")
+    write(new, [Atoms(a.numbers, a.positions) for a in qm9_subset_atoms[200:203]], format="xyz")
+    model, out = tmp_path / "atoms.model", tmp_path / "charges.csv"
+    fit = ["fit", "--model", f"acn_atom:{TINY_NETWORK}", "--data", str(train)]
+    assert main([*fit, "--target", "mulliken_charges", "-o", str(model)]) == 0
+    assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["molecule", "name", "atom", "element", "mulliken_charges (target units)"]
+    atoms = qm9_subset_atoms[200:203]
+    assert len(rows) - 1 == sum(len(a) for a in atoms)
+    expected = [(str(m), str(i), s) for m, a in enumerate(atoms) for i, s in enumerate(a.symbols)]
+    assert [(r[0], r[2], r[3]) for r in rows[1:]] == expected
+    first = [float(r[4]) for r in rows[1:] if r[0] == "0"]
+    assert abs(sum(first)) < 1e-4  # neutral: the charges sum to zero
+    capsys.readouterr()
+    assert main([*fit, "--model", "acn", "--target", "mulliken_charges", "-o", "m"]) == 1
+    assert "use ACNAtomRegressor (model 'acn_atom')" in capsys.readouterr().err

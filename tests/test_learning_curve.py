@@ -308,9 +308,9 @@ def test_each_repeat_of_a_run_trains_on_its_own_molecules(qm9_subset, monkeypatc
     seen = []
     real = lc._run_cell
 
-    def record(spec, repeat, key, X, y, train, test):
+    def record(spec, repeat, key, X, y, train, test, *rest):
         seen.append((repeat, len(train), train.copy(), test.copy()))
-        return real(spec, repeat, key, X, y, train, test)
+        return real(spec, repeat, key, X, y, train, test, *rest)
 
     monkeypatch.setattr(lc, "_run_cell", record)
     cells = run_cells(["cm"], [30, 80], X, y, repeats=3, n_test=100, test_seed=2)
@@ -422,3 +422,14 @@ def test_cli_reports_skipped_cells_everywhere_and_marks_the_peers(tmp_path, qm9_
         "PaiNN",
         "Allegro",
     ]
+
+
+def test_cells_tell_models_a_qm9_target_so_acn_picks_its_head(qm9_subset_atoms, qm9_subset):
+    X, _ = qm9_subset
+    mu = np.array([a.info["mu"] for a in qm9_subset_atoms])
+    cells = [run_cells([TINY_ACN], [60], X, mu, n_test=100, target=t) for t in (None, "mu")]
+    assert cells[0][0].mae != cells[1][0].mae
+    train, _ = held_out_split(len(X), 60, n_test=100, test_seed=0, repeat=0)
+    dipole = set_elements(make_model(TINY_ACN + ",target='mu',random_state=0"), [1, 6, 7, 8, 9])
+    expected = dipole.fit(X[train], mu[train]).predict(X[cells[1][0].test_indices])
+    np.testing.assert_allclose(cells[1][0].predictions, expected, rtol=1e-6)

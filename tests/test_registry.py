@@ -116,3 +116,14 @@ def test_paper_values_match_published_configurations_only(spec, n_train, publish
     from acn_sklearn.registry import paper_value
 
     assert paper_value(spec, n_train) == published
+
+
+def test_set_target_names_qm9_targets_to_models_that_read_them():
+    from acn_sklearn.registry import set_target
+
+    assert set_target(make_model("acn"), "mu").target == "mu"
+    assert set_target(make_model("acn"), "my_energy").target is None  # no known kind
+    assert set_target(make_model("acn", target="gap"), "mu").target == "gap"  # explicit wins
+    kernel = make_model("slatm")
+    before = repr(kernel.get_params())
+    assert repr(set_target(kernel, "mu").get_params()) == before

@@ -138,13 +138,17 @@ def test_nystroem_std_grows_beyond_its_landmarks(qm9_subset):
 
 
 def _catalogue_model(name):
-    if name == "acn":
-        return ACNRegressor(max_epochs=2, random_state=0, **TINY)
+    if CATALOGUE[name].kind == "network":
+        return make_model(name, max_epochs=2, random_state=0, **TINY)
     fast = {"krr__n_landmarks": 30} if name.endswith("nystroem") else {}
     return make_model(name, **fast)
 
 
-@pytest.mark.parametrize("name", list(CATALOGUE))
+MOLECULAR = [name for name, entry in CATALOGUE.items() if entry.targets == "molecular"]
+ATOMIC = [name for name, entry in CATALOGUE.items() if entry.targets == "atomic"]
+
+
+@pytest.mark.parametrize("name", MOLECULAR)
 @pytest.mark.parametrize("n_targets", [1, 2])
 def test_every_catalogue_model_returns_a_std_per_prediction(qm9_subset, name, n_targets):
     X, y = qm9_subset
@@ -154,6 +158,20 @@ def test_every_catalogue_model_returns_a_std_per_prediction(qm9_subset, name, n_
     assert mean.shape == std.shape == Y[60:].shape
     np.testing.assert_allclose(mean, model.predict(X[60:70]), rtol=1e-6)
     assert np.all(np.isfinite(std)) and np.all(std > 0)
+
+
+@pytest.mark.parametrize("name", ATOMIC)
+def test_every_atomic_catalogue_model_returns_a_std_per_atom(qm9_subset, name):
+    X, _ = qm9_subset
+    real = X[:70, :, 0] > 0
+    charges = np.where(X[:70, :, 0] == 1, 0.1, -0.3) * real
+    charges -= real * (charges.sum(axis=1) / real.sum(axis=1))[:, None]
+    model = _catalogue_model(name).fit(X[:60], charges[:60])
+    mean, std = model.predict(X[60:70], return_std=True)
+    assert mean.shape == std.shape == (10, X.shape[1])
+    np.testing.assert_allclose(mean, model.predict(X[60:70]), rtol=1e-6, atol=1e-9)
+    assert np.all(std[real[60:]] > 0) and np.all(np.isfinite(std))
+    assert np.all(std[~real[60:]] == 0)
 
 
 def test_network_scale_gives_its_validation_molecules_unit_rms(qm9_subset):

@@ -1,5 +1,6 @@
-"""AtomCloudNet: the point-convolution network and its scikit-learn estimator."""
+"""AtomCloudNet: the point-convolution network and its scikit-learn estimators."""
 
+from ._atom_regressor import ACNAtomRegressor
 from ._regressor import ACNRegressor
 
-__all__ = ["ACNRegressor"]
+__all__ = ["ACNAtomRegressor", "ACNRegressor"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
+from ase.data import atomic_masses
 from torch.utils.data import Dataset
 
 from ._geometry import atom_densities, neighbour_pairs
@@ -29,6 +30,8 @@ class MoleculeBatch:
         Atom densities (see :mod:`._geometry`).
     potentials : Tensor of shape (n_atoms, 3)
         Compressed many-body potentials.
+    positions : Tensor of shape (n_atoms, 3)
+        Coordinates relative to the molecule's centre of mass, in Angstrom.
     molecule : Tensor of int of shape (n_atoms,)
         Index (within the batch) of each atom's molecule.
     atoms_per_molecule : Tensor of shape (n_molecules,)
@@ -42,6 +45,7 @@ class MoleculeBatch:
     species: torch.Tensor
     density: torch.Tensor
     potentials: torch.Tensor
+    positions: torch.Tensor
     molecule: torch.Tensor
     atoms_per_molecule: torch.Tensor
     centre: torch.Tensor
@@ -70,12 +74,21 @@ class MoleculeDataset(Dataset):
 
     Built by :func:`featurize`. ``subset`` makes a view on some molecules without
     copying; ``batch`` gathers a :class:`MoleculeBatch`; ``batches`` iterates over
-    all of them in mini-batches.
+    all of them in mini-batches. Targets ``y`` hold one row per molecule, or with
+    ``per_atom=True`` one row per real atom (in the order of the stored atoms).
     """
 
-    def __init__(self, arrays: dict, y: torch.Tensor | None, index: torch.Tensor | None = None):
+    def __init__(
+        self,
+        arrays: dict,
+        y: torch.Tensor | None,
+        index: torch.Tensor | None = None,
+        *,
+        per_atom: bool = False,
+    ):
         self.arrays = arrays
         self.y = y
+        self.per_atom = per_atom
         n = len(arrays["atom_offsets"]) - 1
         self.index = torch.arange(n) if index is None else index
 
@@ -87,7 +100,8 @@ class MoleculeDataset(Dataset):
 
     def subset(self, positions) -> MoleculeDataset:
         """The molecules at ``positions`` of this dataset (a view)."""
-        return MoleculeDataset(self.arrays, self.y, self.index[torch.as_tensor(positions)])
+        index = self.index[torch.as_tensor(positions)]
+        return MoleculeDataset(self.arrays, self.y, index, per_atom=self.per_atom)
 
     def batch(self, positions) -> tuple[MoleculeBatch, torch.Tensor | None]:
         """Gather the molecules at ``positions`` into ``(batch, y)``."""
@@ -101,6 +115,7 @@ class MoleculeDataset(Dataset):
             species=a["species"][atoms],
             density=a["density"][atoms],
             potentials=a["potentials"][atoms].to(torch.float32),
+            positions=a["positions"][atoms],
             molecule=torch.repeat_interleave(torch.arange(len(mols)), n_atoms),
             atoms_per_molecule=n_atoms.to(torch.float32),
             centre=a["centre"][pairs] + shift,
@@ -108,7 +123,9 @@ class MoleculeDataset(Dataset):
             radial=a["radial"][pairs],
             harmonics=a["harmonics"][pairs],
         )
-        return batch, (None if self.y is None else self.y[mols])
+        if self.y is None:
+            return batch, None
+        return batch, self.y[atoms] if self.per_atom else self.y[mols]
 
     def batches(
         self, batch_size: int, rng: np.random.Generator | None = None, select=None
@@ -150,6 +167,26 @@ class _Batches:
 FEATURIZE_CHUNK = 4096
 
 
+def centred_positions(X: np.ndarray) -> np.ndarray:
+    """Coordinates of the real atoms relative to their molecule's centre of mass.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_molecules, max_atoms, 4)
+        Validated canonical molecules.
+
+    Returns
+    -------
+    ndarray of shape (n_real_atoms, 3)
+        In the order of the real atoms of ``X``, molecule by molecule; standard
+        atomic masses (:data:`ase.data.atomic_masses`).
+    """
+    real = X[:, :, 0] > 0
+    masses = np.where(real, atomic_masses[X[:, :, 0].astype(np.int64)], 0.0)
+    centre = np.einsum("ma,mad->md", masses, X[:, :, 1:]) / masses.sum(axis=1)[:, None]
+    return (X[:, :, 1:] - centre[:, None, :])[real]
+
+
 def featurize(
     X: np.ndarray,
     y: np.ndarray | None,
@@ -159,6 +196,7 @@ def featurize(
     cloud_order: int,
     n_radial: int,
     keep_pairs: bool,
+    per_atom: bool = False,
 ) -> MoleculeDataset:
     """Compute every geometry-only feature of validated molecules once.
 
@@ -169,8 +207,9 @@ def featurize(
     ----------
     X : ndarray of shape (n_molecules, max_atoms, 4)
         Validated canonical molecules whose elements are all in ``elements``.
-    y : ndarray of shape (n_molecules, n_outputs) or None
-        Targets, if any.
+    y : ndarray of shape (n_molecules, n_outputs) or (n_real_atoms, n_outputs), or None
+        Targets, if any: one row per molecule, or with ``per_atom=True`` one row
+        per real atom of ``X`` (molecule by molecule).
     elements : ndarray of int
         Sorted nuclear charges the model knows; species index = position here.
     radius, cloud_order, n_radial :
@@ -178,6 +217,8 @@ def featurize(
     keep_pairs : bool
         Keep the neighbour list for later convolutions (``n_clouds > 1``);
         otherwise only the atom densities are stored.
+    per_atom : bool, default=False
+        Whether ``y`` holds one row per atom.
 
     Returns
     -------
@@ -220,8 +261,9 @@ def featurize(
         "density": density,
         # float64, so the training statistics see them as computed; batches are float32.
         "potentials": torch.from_numpy(compress(many_body_potentials(X))),
+        "positions": torch.from_numpy(centred_positions(X).astype(np.float32)),
         "pair_offsets": torch.from_numpy(pair_offsets),
         **pair_arrays,
     }
     y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.float32))
-    return MoleculeDataset(arrays, y_tensor)
+    return MoleculeDataset(arrays, y_tensor, per_atom=per_atom)

@@ -18,6 +18,7 @@ from e3nn import o3
 from torch import nn
 from torch.nn.functional import softplus
 
+from . import _heads
 from ._data import MoleculeBatch
 from ._statistics import TrainingStatistics
 
@@ -197,7 +198,12 @@ class ACNModule(nn.Module):
 
     Parameters mirror :class:`~acn_sklearn.ACNRegressor`; ``n_species`` and
     ``n_outputs`` come from the training data, and so do the statistics buffers
-    (:meth:`set_statistics`).
+    (:meth:`set_statistics`). ``heads`` gives the property head of every output
+    (:mod:`._heads`; with ``pooling="sum"`` and a linear output), or ``("atomic",)``
+    for one value per atom (:class:`~acn_sklearn.ACNAtomRegressor`): a per-element
+    baseline plus the network's residual, shifted per molecule to sum to
+    ``total_charge`` unless it is None. The dipole head's charges always sum to
+    ``total_charge`` (0 if None).
     """
 
     def __init__(
@@ -219,8 +225,17 @@ class ACNModule(nn.Module):
         element_clouds: bool,
         body_order: int = 3,
         bispectrum_channels: int = 16,
+        heads: tuple[str, ...] | None = None,
+        total_charge: float | None = 0.0,
     ):
         super().__init__()
+        self.heads = ("extensive",) * n_outputs if heads is None else tuple(heads)
+        self.total_charge = total_charge
+        # Per head kind other than "extensive", which output columns use it.
+        self._head_columns = {
+            kind: torch.tensor([h == kind for h in self.heads])
+            for kind in set(self.heads) - {"extensive"}
+        }
         self.pooling = pooling
         self.pooling_power = pooling_power
         self.output = output
@@ -265,6 +280,15 @@ class ACNModule(nn.Module):
         self.register_buffer("element_baseline", torch.zeros(n_species, n_outputs))
         self.register_buffer("target_shift", torch.zeros(n_outputs))
         self.register_buffer("target_scale", torch.ones(n_outputs))
+        if "intensive" in self.heads:
+            # The intensive head's attention scores, one per atom and output. Built
+            # last, so that the other layers start from the same random weights; the
+            # scores start at zero, so training starts from the plain mean.
+            self.attention = nn.Sequential(
+                nn.Linear(2 * atom_dim, h2), nn.Softplus(), nn.Linear(h2, n_outputs)
+            )
+            nn.init.zeros_(self.attention[-1].weight)
+            nn.init.zeros_(self.attention[-1].bias)
 
     def set_statistics(self, statistics: TrainingStatistics) -> None:
         """Store the training data's feature and target statistics in the buffers."""
@@ -287,26 +311,56 @@ class ACNModule(nn.Module):
         # The residual block's output is concatenated with its own input.
         return torch.cat([h, h + self.residual(h)], dim=1)
 
-    def _sum_over_molecules(self, per_atom: torch.Tensor, batch: MoleculeBatch):
-        out = per_atom.new_zeros(len(batch), per_atom.shape[1])
-        return out.index_add_(0, batch.molecule, per_atom)
+    def charges(self, batch: MoleculeBatch) -> torch.Tensor:
+        """Latent atomic charges of the dipole head (in e), shape (n_atoms, n_outputs).
+
+        The head's per-atom outputs scaled and shifted per molecule to sum to the
+        total charge; meaningful in the dipole head's columns.
+        """
+        q = self.target_scale * self.head(self.atom_features(batch))
+        return _heads.constrain_total_charge(q, batch, self.total_charge or 0.0)
 
     def forward(self, batch: MoleculeBatch) -> torch.Tensor:
-        """Predictions in target units, shape (n_molecules, n_outputs)."""
+        """Predictions in target units, shape (n_molecules, n_outputs), or for the
+        ``"atomic"`` head (n_atoms, 1)."""
         c = self.atom_features(batch)
+        if self.heads == ("atomic",):
+            values = self.element_baseline[batch.species] + self.target_shift
+            values = values + self.target_scale * self.head(c)
+            if self.total_charge is None:
+                return values
+            return _heads.constrain_total_charge(values, batch, self.total_charge)
         if self.pooling == "sum":
             # Atom-wise head, then sum: an extensive molecular property.
-            z = self._sum_over_molecules(self.head(c), batch)
+            a = self.head(c)
+            z = _heads.sum_over_molecules(a, batch)
         else:
             # Power-average pooling over the real atoms, then the head.
             p = self.pooling_power
-            mean = self._sum_over_molecules(c.abs() ** p, batch)
+            mean = _heads.sum_over_molecules(c.abs() ** p, batch)
             pooled = (mean / batch.atoms_per_molecule[:, None]).clamp_min(1e-12) ** (1 / p)
             z = self.head(pooled)
         if self.output == "sigmoid":
             return self.target_shift + self.target_scale * torch.sigmoid(z)
-        baseline = self._sum_over_molecules(self.element_baseline[batch.species], batch)
-        return baseline + self.target_shift + self.target_scale * z
+        baseline = _heads.sum_over_molecules(self.element_baseline[batch.species], batch)
+        out = baseline + self.target_shift + self.target_scale * z
+        # Other heads replace their columns; the extensive ones stay as computed.
+        for kind, columns in self._head_columns.items():
+            out = torch.where(columns.to(out.device), self._head(kind, a, c, batch), out)
+        return out
+
+    def _head(self, kind: str, a, c, batch: MoleculeBatch) -> torch.Tensor:
+        """Every output column through head ``kind``, (n_molecules, n_outputs), from the
+        atoms' outputs ``a`` and features ``c``."""
+        if kind == "intensive":
+            pooled = _heads.intensive(a, self.attention(c), batch)
+            return self.target_shift + self.target_scale * pooled
+        if kind == "dipole":
+            q = _heads.constrain_total_charge(
+                self.target_scale * a, batch, self.total_charge or 0.0
+            )
+            return torch.linalg.vector_norm(_heads.dipole_vectors(q, batch), dim=2)
+        return _heads.spatial_extent(a, batch, self.target_scale)
 
 
 class AveragedNetwork(nn.Module):

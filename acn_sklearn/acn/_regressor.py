@@ -19,6 +19,7 @@ from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
 from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
+from ._heads import dipole_vectors, resolve_heads
 from ._network import ACNModule, AveragedNetwork
 from ._runtime import torch_cpu_settings
 from ._statistics import training_statistics
@@ -76,11 +77,42 @@ class ACNRegressor(NeuralNetRegressor):
     learned power spectrum per degree). Per-atom many-body potentials
     ``V_i, V_ij, V_ijk`` are concatenated, a residual block's output is
     concatenated with its input, atoms are pooled per molecule and a small head
-    predicts the target(s). Geometry-only quantities (neighbour lists, harmonics,
-    radial basis, potentials) are computed once per ``fit``/``predict`` call.
+    predicts the target(s), each through the property head of its kind
+    (``head``). Geometry-only quantities (neighbour lists, harmonics, radial
+    basis, potentials) are computed once per ``fit``/``predict`` call.
 
     Parameters
     ----------
+    head : str or sequence of str, default="auto"
+        How the atoms' outputs become each target (``pooling="sum"`` and
+        ``output="linear"`` only):
+
+        - ``"extensive"``: their sum, on top of a per-element linear baseline
+          (energies; what every target got before heads existed);
+        - ``"intensive"``: their attention-weighted mean, the weights a softmax
+          over the molecule's atoms of learned scores (``homo``, ``lumo``,
+          ``gap``): a molecule and two far-apart copies of it get the same
+          prediction;
+        - ``"dipole"``: latent atomic charges, shifted equally to sum to zero
+          (molecules are taken as neutral), and the norm of their dipole about
+          the centre of mass, in Debye for coordinates in Angstrom (``mu``; the
+          charges and the vector: :meth:`predict_charges`,
+          :meth:`predict_dipole`);
+        - ``"spatial_extent"``: positive latent electron populations ``p_i``
+          (a softplus) and ``sum_i p_i |r_i - r_c|^2`` about the centre of mass,
+          in bohr^2 (``r2``);
+        - ``"auto"``: the head of each target's kind in
+          :data:`acn_sklearn.datasets.TARGET_KINDS`, by the names in ``target``
+          (the rotational constants ``A, B, C`` get the intensive head);
+          extensive when ``target`` is None.
+
+        One name applies to every output; a sequence gives one per output
+        column. With ``pooling="power"`` or ``output="sigmoid"`` the network
+        pools atom features into one molecular vector first, and ``head`` must
+        be ``"auto"``.
+    target : str, sequence of str or None, default=None
+        The QM9 name of the target (of every column of a 2-D y), read by
+        ``head="auto"``: ``ACNRegressor(target="mu")`` fits a dipole moment.
     radius : float, default=3.0
         Neighbour cutoff of the AtomCloud convolutions, in Angstrom.
     cloud_order : int, default=3
@@ -196,6 +228,8 @@ class ACNRegressor(NeuralNetRegressor):
         Nuclear charges seen in ``fit``; other elements cannot be predicted.
     n_outputs_ : int
         Number of targets.
+    heads_ : tuple of str
+        The head of every output (see ``head``).
     module_ : ACNModule or AveragedNetwork
         The trained network (holds the fitted feature and target statistics);
         with ``ema_decay``, the network and its average.
@@ -248,10 +282,13 @@ class ACNRegressor(NeuralNetRegressor):
     predict_nonlinearity = None
     compile = False
     warm_start = False
+    _module_parameters = _MODULE_PARAMETERS
 
     def __init__(
         self,
         *,
+        head="auto",
+        target=None,
         radius=3.0,
         cloud_order=3,
         n_radial=12,
@@ -298,6 +335,8 @@ class ACNRegressor(NeuralNetRegressor):
         )
         for name in _FIXED_SKORCH_PARAMETERS:
             vars(self).pop(name, None)
+        self.head = head
+        self.target = target
         self.radius = radius
         self.cloud_order = cloud_order
         self.n_radial = n_radial
@@ -391,6 +430,14 @@ class ACNRegressor(NeuralNetRegressor):
             raise ValueError(f"body_order must be 3 or 4, got {self.body_order!r}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        if (self.pooling != "sum" or self.output != "linear") and not (
+            isinstance(self.head, str) and self.head == "auto"
+        ):
+            raise ValueError(
+                f"head={self.head!r} needs pooling='sum' and output='linear'; pooling="
+                f"{self.pooling!r} with output={self.output!r} predicts every target from "
+                "features pooled over the molecule: leave head='auto'"
+            )
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
@@ -410,6 +457,7 @@ class ACNRegressor(NeuralNetRegressor):
             cloud_order=self.cloud_order,
             n_radial=self.n_radial,
             keep_pairs=self.n_clouds > 1,
+            per_atom=self.heads_ == ("atomic",),
         )
 
     # -- fitting -----------------------------------------------------------------------
@@ -437,6 +485,15 @@ class ACNRegressor(NeuralNetRegressor):
         self.target_ndim_ = y.ndim
         y = y.reshape(len(X), -1)
         self.n_outputs_ = y.shape[1]
+        if self.pooling == "sum" and self.output == "linear":
+            self.heads_ = resolve_heads(self.head, self.target, self.n_outputs_)
+        else:
+            self.heads_ = ("extensive",) * self.n_outputs_
+        return self._fit(X, y, **fit_params)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, **fit_params):
+        """Fit validated molecules to validated targets, one row per molecule or, for
+        the atomic head, per real atom (``n_outputs_`` and ``heads_`` already set)."""
         declared = () if self.elements is None else self.elements
         self.elements_ = np.union1d(elements_in(X), np.asarray(declared, dtype=int))
         self.training_domain_ = TrainingDomain.of(X)
@@ -448,6 +505,7 @@ class ACNRegressor(NeuralNetRegressor):
                 element_counts(X, self.elements_),
                 cloud_order=self.cloud_order,
                 output=self.output,
+                heads=self.heads_,
             )
             if self.random_state is not None:
                 torch.manual_seed(self.random_state)
@@ -468,7 +526,7 @@ class ACNRegressor(NeuralNetRegressor):
                 valid = self.validation_indices_
                 train = np.setdiff1d(np.arange(len(X)), valid)
                 self.last_layer_ = LastLayerPosterior.fit(
-                    self, dataset.subset(train), dataset.subset(valid), y[valid]
+                    self, dataset.subset(train), dataset.subset(valid)
                 )
                 self.training_domain_ = self.training_domain_.with_std_limit(
                     self.last_layer_.validation_std
@@ -480,7 +538,8 @@ class ACNRegressor(NeuralNetRegressor):
         network = ACNModule(
             n_species=len(self.elements_),
             n_outputs=self.n_outputs_,
-            **{name: getattr(self, name) for name in _MODULE_PARAMETERS},
+            heads=self.heads_,
+            **{name: getattr(self, name) for name in self._module_parameters},
         )
         network.set_statistics(self.statistics_)
         self.module_ = (
@@ -565,26 +624,30 @@ class ACNRegressor(NeuralNetRegressor):
             training molecule, or with an element or bonded element pair never
             seen in training), naming them; they are predicted all the same.
         """
-        self.check_is_fitted()
-        X = check_molecules(X)
-        check_elements(X, self.elements_, type(self).__name__)
+        X = self._checked_input(X)
         if return_std:
             return self._predict_with_std(X)
         self.training_domain_.warn(X, type(self).__name__)
+        y = self._network_outputs(X)
+        return y.ravel() if self.target_ndim_ == 1 else y
+
+    def _network_outputs(self, X: np.ndarray) -> np.ndarray:
+        """The network's outputs for validated molecules, featurized in chunks."""
         with torch_cpu_settings(self.n_jobs):
             parts = [
                 self.forward(self._featurize(X[start : start + _PREDICT_CHUNK])).numpy()
                 for start in range(0, len(X), _PREDICT_CHUNK)
             ]
-        y = np.concatenate(parts).astype(np.float64)
-        return y.ravel() if self.target_ndim_ == 1 else y
+        return np.concatenate(parts).astype(np.float64)
 
-    def _predict_with_std(self, X):
+    def _rows_with_std(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs and calibrated standard deviations of the network's rows (molecules, or
+        real atoms for the atomic head), for validated molecules."""
         if getattr(self, "last_layer_", None) is None:
             raise ValueError(
-                "this ACNRegressor was fitted with validation_fraction=0, so its standard "
-                "deviation has no validation molecules to be calibrated on; refit with "
-                "validation_fraction > 0"
+                f"this {type(self).__name__} was fitted with validation_fraction=0, so its "
+                "standard deviation has no validation molecules to be calibrated on; refit "
+                "with validation_fraction > 0"
             )
         with torch_cpu_settings(self.n_jobs):
             parts = [
@@ -592,5 +655,90 @@ class ACNRegressor(NeuralNetRegressor):
                 for start in range(0, len(X), _PREDICT_CHUNK)
             ]
         y, std = (np.concatenate(part) for part in zip(*parts, strict=True))
+        return y, std
+
+    def _predict_with_std(self, X):
+        y, std = self._rows_with_std(X)
         self.training_domain_.warn(X, type(self).__name__, std)
         return (y.ravel(), std.ravel()) if self.target_ndim_ == 1 else (y, std)
+
+    def _checked_input(self, X) -> np.ndarray:
+        """Validate molecules to predict for (the caller warns for those outside the domain)."""
+        self.check_is_fitted()
+        X = check_molecules(X)
+        check_elements(X, self.elements_, type(self).__name__)
+        return X
+
+    def _per_batch(self, X: np.ndarray, function) -> np.ndarray:
+        """``function(network, batch)`` over mini-batches of validated molecules, joined."""
+        network = getattr(self.module_, "average", self.module_)
+        network.eval()
+        parts = []
+        with torch_cpu_settings(self.n_jobs), torch.no_grad():
+            for start in range(0, len(X), _PREDICT_CHUNK):
+                dataset = self._featurize(X[start : start + _PREDICT_CHUNK])
+                for batch, _ in dataset.batches(max(self.batch_size, _EVAL_BATCH)):
+                    parts.append(function(network, batch.to(self.device)).cpu())
+        return torch.cat(parts).numpy().astype(np.float64)
+
+    def _dipole_column(self) -> int:
+        dipoles = [k for k, head in enumerate(self.heads_) if head == "dipole"]
+        if len(dipoles) != 1:
+            raise ValueError(
+                f"this model has {len(dipoles)} dipole head(s) (heads_ = {self.heads_}); "
+                "charges and dipole vectors need exactly one"
+            )
+        return dipoles[0]
+
+    def predict_charges(self, X) -> np.ndarray:
+        """The dipole head's latent atomic charges, in e.
+
+        They sum to zero over every molecule (to float precision) and give the
+        predicted dipole moment.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Molecules in any accepted format.
+
+        Returns
+        -------
+        ndarray of shape (n_molecules, max_atoms)
+            One charge per atom of the canonical array of ``X``, zero at padding.
+
+        Raises
+        ------
+        ValueError
+            Unless exactly one output has the dipole head.
+        """
+        k = self._dipole_column()
+        X = self._checked_input(X)
+        self.training_domain_.warn(X, type(self).__name__)
+        charges = np.zeros(X.shape[:2])
+        charges[X[:, :, 0] > 0] = self._per_batch(X, lambda net, b: net.charges(b)[:, k])
+        return charges
+
+    def predict_dipole(self, X) -> np.ndarray:
+        """The dipole head's dipole vectors about the centre of mass, in Debye.
+
+        Their norms are the predictions of the dipole output; they rotate with
+        the molecule.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Molecules in any accepted format, coordinates in Angstrom.
+
+        Returns
+        -------
+        ndarray of shape (n_molecules, 3)
+
+        Raises
+        ------
+        ValueError
+            Unless exactly one output has the dipole head.
+        """
+        k = self._dipole_column()
+        X = self._checked_input(X)
+        self.training_domain_.warn(X, type(self).__name__)
+        return self._per_batch(X, lambda net, b: dipole_vectors(net.charges(b), b)[:, k])

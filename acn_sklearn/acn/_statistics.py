@@ -16,6 +16,7 @@ import torch
 
 from ..molecules import element_baseline
 from ._data import MoleculeDataset
+from ._heads import BOHR_PER_ANGSTROM, DEBYE_PER_E_ANGSTROM
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,17 @@ class TrainingStatistics:
     potential_mean, potential_scale : Tensor of shape (3,)
         Mean and standard deviation of the compressed many-body potentials.
     element_baseline : Tensor of shape (n_species, n_outputs)
-        Least-squares target per atom of each element (zero for a sigmoid output).
+        Extensive head: least-squares target per atom of each element. Atomic
+        head: mean target of the atoms of each element. Zero for other heads and
+        a sigmoid output.
     target_shift, target_scale : Tensor of shape (n_outputs,)
-        Linear output: mean and standard deviation of what the baseline leaves.
-        Sigmoid output: the low end and width of the training range, widened by
-        5 % on each side.
+        Linear output: mean and standard deviation of what the baseline leaves
+        (intensive head: of the target). Dipole head: shift 0, and the scale of
+        the latent charges (e) that makes a typical training molecule's dipole as
+        large as the targets' root mean square. Spatial-extent head: shift 0, and
+        the scale of the populations that makes ``softplus(0)`` populations give
+        the mean target. Sigmoid output: the low end and width of the training
+        range, widened by 5 % on each side.
     loss_scale : Tensor of shape (n_outputs,)
         Standard deviation of each target: the loss compares errors in these units.
     """
@@ -60,6 +67,28 @@ def _density_scale(density: torch.Tensor, cloud_order: int) -> torch.Tensor:
     return torch.where(rms > 0, rms, torch.ones_like(rms))
 
 
+def _other_heads(dataset: MoleculeDataset, y: np.ndarray, heads, baseline, shift, scale):
+    """The baseline, shift and scale of the columns whose head is not extensive."""
+    baseline, shift, scale = baseline.copy(), shift.copy(), scale.copy()
+    # Sum over each molecule's atoms of |r_i - r_c|^2 (Angstrom^2), mean over molecules.
+    squared = dataset.arrays["positions"].double().square().sum(dim=1).numpy()
+    offsets = dataset.arrays["atom_offsets"].numpy()
+    second_moment = np.add.reduceat(squared, offsets[:-1]).mean()
+    for k, head in enumerate(heads):
+        if head == "extensive":
+            continue
+        baseline[:, k] = 0.0
+        if head == "intensive":
+            shift[k], scale[k] = y[:, k].mean(), y[:, k].std()
+        elif head == "dipole":
+            rms = np.sqrt(np.mean(y[:, k] ** 2))
+            shift[k], scale[k] = 0.0, rms / (DEBYE_PER_E_ANGSTROM * np.sqrt(second_moment))
+        else:  # spatial_extent
+            spread = np.log(2.0) * second_moment * BOHR_PER_ANGSTROM**2
+            shift[k], scale[k] = 0.0, y[:, k].mean() / spread
+    return baseline, shift, scale
+
+
 def training_statistics(
     dataset: MoleculeDataset,
     y: np.ndarray,
@@ -67,6 +96,7 @@ def training_statistics(
     *,
     cloud_order: int,
     output: str,
+    heads: tuple[str, ...],
 ) -> TrainingStatistics:
     """Compute the statistics of a featurized training set.
 
@@ -74,7 +104,7 @@ def training_statistics(
     ----------
     dataset : MoleculeDataset
         The featurized training molecules (densities and potentials are read).
-    y : ndarray of shape (n_molecules, n_outputs)
+    y : ndarray of shape (n_molecules, n_outputs), or (n_atoms, 1) for the atomic head
         Their targets.
     counts : ndarray of shape (n_molecules, n_species)
         Atoms of each species per molecule.
@@ -82,13 +112,22 @@ def training_statistics(
         Number of spherical-harmonic degrees of the densities.
     output : {"linear", "sigmoid"}
         The network's output (see :class:`~acn_sklearn.ACNRegressor`).
+    heads : tuple of str
+        The head of every output (:mod:`._heads`), or ``("atomic",)``.
 
     Returns
     -------
     TrainingStatistics
     """
     V = dataset.arrays["potentials"].numpy()
-    if output == "sigmoid":
+    if heads == ("atomic",):
+        species = dataset.arrays["species"].numpy()
+        baseline = np.zeros((counts.shape[1], 1))
+        for s in np.unique(species):
+            baseline[s] = y[species == s].mean(axis=0)
+        residual = y - baseline[species]
+        shift, scale = residual.mean(axis=0), residual.std(axis=0)
+    elif output == "sigmoid":
         low, high = y.min(axis=0), y.max(axis=0)
         margin = 0.05 * np.maximum(high - low, 1e-12)
         baseline = np.zeros((counts.shape[1], y.shape[1]))
@@ -97,6 +136,8 @@ def training_statistics(
         baseline = element_baseline(counts, y)
         residual = y - counts @ baseline
         shift, scale = residual.mean(axis=0), residual.std(axis=0)
+        if set(heads) != {"extensive"}:
+            baseline, shift, scale = _other_heads(dataset, y, heads, baseline, shift, scale)
 
     def tensor(value):
         return torch.as_tensor(value, dtype=torch.float32)

@@ -1,21 +1,24 @@
 """The uncertainty of one trained network: a Bayesian linear model of its last layer.
 
-The network's last layer is linear in its input. With atom-wise sum pooling the
-molecule's output is ``z = w . sum_a h_a + n_atoms b`` over the head's penultimate
-activations ``h_a`` of its atoms; with power pooling ``z = w . h + b`` for the
-pooled molecule. So ``z = theta . phi(x)`` with the molecular features
-``phi = [sum_a h_a, n_atoms]`` or ``[h, 1]``. Taking the trained weights ``theta``
-as the mean of a Gaussian posterior fitted on the features of the training
-split, ``Phi^T Phi + lambda I`` is its precision up to the noise variance, and
-the standard deviation of ``z`` at ``x`` is proportional to
-``sqrt(phi^T (Phi^T Phi + lambda I)^-1 phi)``. It is carried to the prediction
-by the output's slope ``dy/dz`` (the target scale, times the sigmoid's
-derivative with ``output="sigmoid"``), and its scale is calibrated on the
+Every output ``y_k`` of the network is a function of its last layer's outputs
+``z_ik = w_k . h_i + b_k`` (per atom ``i`` for the atom-wise heads, per molecule
+with power pooling). Linearised in that layer's weights ``theta_k = (w_k, b_k)``,
+``y_k ~ theta_k . phi_k`` with the Jacobian features
+``phi_k = sum_i (dy_k / dz_ik) [h_i, 1]`` over the molecule's rows: for the
+extensive head the atoms' summed features times the target scale, for the
+intensive head their attention-weighted mean, for the dipole and spatial-extent
+heads whatever the geometry makes of them, for the atomic head each atom's own
+features (less the molecule's mean, where charges are constrained to a total).
+Taking the trained weights as the mean of a Gaussian posterior fitted on the
+training split, ``P_k = Phi_k^T Phi_k + lambda I`` is its precision up to the
+noise variance, and the standard deviation of ``y_k`` is proportional to
+``sqrt(phi_k^T P_k^-1 phi_k)`` (the generalised Gauss-Newton, or linearised
+Laplace, approximation of the last layer). Its scale is calibrated on the
 network's validation split (the early-stopping molecules, never trained on)
 with :func:`acn_sklearn.uncertainty.std_scale`. Features extensive in the atoms
 make the standard deviation grow with molecules larger than any trained on.
 
-The prior ``lambda`` is :data:`PRIOR` times the mean diagonal of ``Phi^T Phi``:
+The prior ``lambda`` is :data:`PRIOR` times the mean diagonal of ``Phi_k^T Phi_k``:
 weak, it only keeps the precision invertible when features are collinear.
 """
 
@@ -28,6 +31,7 @@ import torch
 from scipy.linalg import cho_factor, solve_triangular
 
 from ..uncertainty import std_scale
+from . import _heads
 from ._data import MoleculeDataset
 from ._network import AveragedNetwork
 
@@ -38,7 +42,7 @@ _BATCH = 1024
 
 
 def network_outputs(regressor, dataset: MoleculeDataset):
-    """Predictions, last-layer features and output slopes of the evaluated network.
+    """Predictions and last-layer Jacobian features of the evaluated network.
 
     Parameters
     ----------
@@ -48,11 +52,12 @@ def network_outputs(regressor, dataset: MoleculeDataset):
 
     Returns
     -------
-    y : ndarray of shape (n_molecules, n_outputs)
-    features : ndarray of shape (n_molecules, n_features)
-        ``phi`` of the module's description.
-    slope : ndarray of shape (n_molecules, n_outputs)
-        ``dy/dz``.
+    y : ndarray of shape (n_rows, n_outputs)
+        One row per molecule, or per atom for the atomic head.
+    features : ndarray of shape (n_outputs, n_rows, n_features)
+        ``phi_k`` of the module's description.
+    targets : ndarray of shape (n_rows, n_outputs) or None
+        The dataset's targets in the same row order, if it has them.
     """
     module = regressor.module_
     network = module.average if isinstance(module, AveragedNetwork) else module
@@ -60,27 +65,40 @@ def network_outputs(regressor, dataset: MoleculeDataset):
     hook = network.head[-1].register_forward_hook(
         lambda _, inputs, output: captured.append((inputs[0], output))
     )
-    ys, features, slopes = [], [], []
+    ys, features, targets = [], [], []
     module.eval()
     try:
-        with torch.no_grad():
-            for batch, _ in dataset.batches(_BATCH):
+        with torch.enable_grad():
+            for batch, target in dataset.batches(_BATCH):
                 batch = batch.to(regressor.device)
                 captured.clear()
-                ys.append(module(batch).double().cpu())
+                y = module(batch)
                 h, z = captured[0]
-                phi = torch.cat([h, torch.ones(len(h), 1, device=h.device)], dim=1)
-                if network.pooling == "sum":
-                    phi = network._sum_over_molecules(phi, batch)
-                    z = network._sum_over_molecules(z, batch)
-                slope = network.target_scale.expand_as(z)
-                if network.output == "sigmoid":
-                    slope = slope * torch.sigmoid(z) * (1 - torch.sigmoid(z))
-                features.append(phi.double().cpu())
-                slopes.append(slope.double().cpu())
+                rows = torch.cat([h, torch.ones(len(h), 1, device=h.device)], dim=1).detach()
+                if network.heads == ("atomic",):
+                    # y_i = scale (z_i - mean of the molecule's z) + constants: linear.
+                    if network.total_charge is not None:
+                        mean = _heads.sum_over_molecules(rows, batch)
+                        mean = mean / batch.atoms_per_molecule[:, None]
+                        rows = rows - mean[batch.molecule]
+                    phi = (network.target_scale[:, None, None] * rows).expand(y.shape[1], -1, -1)
+                else:
+                    phi = []
+                    for k in range(y.shape[1]):
+                        (grad,) = torch.autograd.grad(y[:, k].sum(), z, retain_graph=True)
+                        weighted = grad[:, k : k + 1] * rows
+                        if len(z) != len(y):  # atom rows: sum them per molecule
+                            weighted = _heads.sum_over_molecules(weighted, batch)
+                        phi.append(weighted)
+                    phi = torch.stack(phi)
+                ys.append(y.detach().double().cpu())
+                features.append(phi.detach().double().cpu())
+                if target is not None:
+                    targets.append(target.double().reshape(len(y), -1))
     finally:
         hook.remove()
-    return tuple(torch.cat(part).numpy() for part in (ys, features, slopes))
+    targets = torch.cat(targets).numpy() if targets else None
+    return torch.cat(ys).numpy(), torch.cat(features, dim=1).numpy(), targets
 
 
 @dataclass(frozen=True)
@@ -89,25 +107,29 @@ class LastLayerPosterior:
 
     Attributes
     ----------
-    factor : ndarray of shape (n_features, n_features)
-        Lower Cholesky factor of ``Phi^T Phi + lambda I`` on the training split.
+    factors : ndarray of shape (n_outputs, n_features, n_features)
+        Lower Cholesky factor of ``P_k`` on the training split, per output.
     scale : ndarray of shape (n_outputs,)
         Calibration on the validation split.
     validation_std : ndarray of shape (n_validation, n_outputs)
-        Calibrated standard deviations of the validation molecules.
+        Calibrated standard deviations of the validation molecules (atoms, for
+        the atomic head).
     """
 
-    factor: np.ndarray
+    factors: np.ndarray
     scale: np.ndarray
     validation_std: np.ndarray
 
     @staticmethod
-    def _raw_std(factor, features, slope):
-        v = solve_triangular(factor, features.T, lower=True, check_finite=False)
-        return np.sqrt(np.einsum("ij,ij->j", v, v))[:, None] * np.abs(slope)
+    def _raw_std(factors, features):
+        std = []
+        for factor, phi in zip(factors, features, strict=True):
+            v = solve_triangular(factor, phi.T, lower=True, check_finite=False)
+            std.append(np.sqrt(np.einsum("ij,ij->j", v, v)))
+        return np.stack(std, axis=1)
 
     @classmethod
-    def fit(cls, regressor, train: MoleculeDataset, valid: MoleculeDataset, y_valid):
+    def fit(cls, regressor, train: MoleculeDataset, valid: MoleculeDataset):
         """Fit on the training split's features, calibrate on the validation split.
 
         Parameters
@@ -115,23 +137,26 @@ class LastLayerPosterior:
         regressor : ACNRegressor
             Trained.
         train, valid : MoleculeDataset
-            The splits the network was trained and early-stopped on.
-        y_valid : ndarray of shape (n_validation, n_outputs)
+            The splits the network was trained and early-stopped on, with their
+            targets.
 
         Returns
         -------
         LastLayerPosterior
         """
         _, features, _ = network_outputs(regressor, train)
-        precision = features.T @ features
-        precision.flat[:: len(precision) + 1] += PRIOR * precision.diagonal().mean()
-        factor = cho_factor(precision, lower=True, check_finite=False)[0]
-        y, features, slope = network_outputs(regressor, valid)
-        raw = cls._raw_std(factor, features, slope)
+        factors = []
+        for phi in features:
+            precision = phi.T @ phi
+            precision.flat[:: len(precision) + 1] += PRIOR * precision.diagonal().mean()
+            factors.append(cho_factor(precision, lower=True, check_finite=False)[0])
+        factors = np.stack(factors)
+        y, features, y_valid = network_outputs(regressor, valid)
+        raw = cls._raw_std(factors, features)
         scale = std_scale(y_valid - y, np.maximum(raw, np.finfo(float).tiny))
-        return cls(factor=factor, scale=scale, validation_std=raw * scale)
+        return cls(factors=factors, scale=scale, validation_std=raw * scale)
 
     def predict(self, regressor, dataset: MoleculeDataset):
-        """Predictions and their calibrated standard deviations, both (n_molecules, n_outputs)."""
-        y, features, slope = network_outputs(regressor, dataset)
-        return y, self._raw_std(self.factor, features, slope) * self.scale
+        """Predictions and their calibrated standard deviations, both (n_rows, n_outputs)."""
+        y, features, _ = network_outputs(regressor, dataset)
+        return y, self._raw_std(self.factors, features) * self.scale

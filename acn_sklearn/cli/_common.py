@@ -20,7 +20,10 @@ def positive_int(text: str) -> int:
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """``--target``, ``--data`` and ``--targets``: the same in every subcommand."""
     parser.add_argument(
-        "--target", default="U_atomization", help="property to learn (default: %(default)s)"
+        "--target",
+        default="U_atomization",
+        help="property to learn (default: %(default)s); mulliken_charges is one value per "
+        "atom (model acn_atom)",
     )
     parser.add_argument(
         "--data",
@@ -56,8 +59,12 @@ def load_data(args: argparse.Namespace):
         return data.data, data.target, data.names, data.target_units
     if args.targets:
         raise ValueError("--targets needs --data: the CSV holds targets of your molecules")
-    from ..datasets import load_qm9
+    from ..datasets import TARGET_KINDS, load_qm9
 
+    if TARGET_KINDS.get(args.target) == "atomic_charges":
+        # One charge per atom, (n_molecules, 29), aligned with the molecules.
+        qm9 = load_qm9(target=None)
+        return qm9.data, getattr(qm9, args.target), qm9.smiles, "e"
     qm9 = load_qm9(target=args.target)
     return qm9.data, qm9.target, qm9.smiles, qm9.target_units[args.target]
 

@@ -14,7 +14,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
     from ..molecules import elements_in
     from ..persistence import SavedModel, save_model
-    from ..registry import make_model, model_entry, parse_model_spec, set_elements
+    from ..registry import make_model, model_entry, parse_model_spec, set_elements, set_target
 
     params = {}
     if model_entry(args.model).kind == "network":
@@ -34,7 +34,8 @@ def run_fit(args: argparse.Namespace) -> int:
             raise ValueError(f"--n-train {n} is larger than the {len(X)} molecules available")
         rows = np.random.default_rng(args.random_state).permutation(len(X))[:n]
         X, y = X[rows], y[rows]
-    model = set_elements(make_model(args.model, **params), elements)
+    # Models that build the target's kind into their output read its name (ACN's heads).
+    model = set_target(set_elements(make_model(args.model, **params), elements), args.target)
     print(
         f"fitting {args.model} on {len(X):,} molecules of {source} ({args.target}, {unit})",
         file=sys.stderr,
@@ -54,7 +55,8 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Write the saved model's predictions for xyz files as CSV."""
+    """Write the saved model's predictions for xyz files as CSV: one row per molecule,
+    or per atom for a model of atomic values (its predictions have one column per atom)."""
     import csv
     import warnings
 
@@ -67,8 +69,10 @@ def run_predict(args: argparse.Namespace) -> int:
     names = molecules.names
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DomainWarning)
-        prediction = saved.estimator.predict(molecules.data, return_std=args.std)
-    columns = list(prediction) if args.std else [prediction]
+        if args.std:
+            prediction, std = saved.estimator.predict(molecules.data, return_std=True)
+        else:
+            prediction, std = saved.estimator.predict(molecules.data), None
     for warning in caught:  # one line per reason, with the molecules' count
         if issubclass(warning.category, DomainWarning):
             print(f"warning: {warning.message}", file=sys.stderr)
@@ -76,20 +80,38 @@ def run_predict(args: argparse.Namespace) -> int:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    header = ["name", f"{saved.target} ({saved.unit})"]
-    if args.std:
-        header.append(f"std ({saved.unit})")
+    value_column = f"{saved.target} ({saved.unit})"
+    if prediction.ndim == 2:
+        header = ["molecule", "name", "atom", "element", value_column]
+        header += [] if std is None else [f"std ({saved.unit})"]
+        rows = _atom_rows(molecules.data, names, prediction, std)
+    else:
+        header = ["name", value_column] + ([] if std is None else [f"std ({saved.unit})"])
+        columns = [prediction] if std is None else [prediction, std]
+        rows = (
+            [name, *(f"{float(value):.6f}" for value in values)]
+            for name, *values in zip(names, *columns, strict=True)
+        )
     handle = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for name, *values in zip(names, *columns, strict=True):
-            writer.writerow([name, *(f"{float(value):.6f}" for value in values)])
+        writer.writerows(rows)
     finally:
         if args.output:
             handle.close()
-            print(f"wrote {len(names)} predictions to {args.output}", file=sys.stderr)
+            print(f"wrote {len(names)} molecules' predictions to {args.output}", file=sys.stderr)
     return 0
+
+
+def _atom_rows(X, names, prediction, std=None):
+    """CSV rows (molecule index, name, atom index, element, value[, std]) of every real atom."""
+    from ase.data import chemical_symbols
+
+    for m, a in zip(*(X[:, :, 0] > 0).nonzero(), strict=True):
+        element = chemical_symbols[int(X[m, a, 0])]
+        values = [prediction[m, a]] if std is None else [prediction[m, a], std[m, a]]
+        yield [int(m), names[m], int(a), element, *(f"{value:.6f}" for value in values)]
 
 
 def register(commands) -> None:

@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 test_seed=args.test_seed,
                 cache_dir=None if args.no_cache else out / "cache",
                 on_cell=progress,
+                target=args.target,
                 max_memory=None if args.max_memory is None else int(args.max_memory * 2**30),
             )
     except KeyboardInterrupt:

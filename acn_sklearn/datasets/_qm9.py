@@ -17,6 +17,7 @@ from sklearn.utils import Bunch, check_random_state
 __all__ = [
     "QM9_MAX_ATOMS",
     "QM9_PROPERTIES",
+    "TARGET_KINDS",
     "TARGET_NAMES",
     "TARGET_UNITS",
     "get_data_home",
@@ -57,6 +58,39 @@ ATOM_REFERENCE_ENERGIES = {
 TARGET_NAMES = list(QM9_PROPERTIES) + [f"{e}_atomization" for e in ATOM_REFERENCE_ENERGIES]
 TARGET_UNITS = {name: unit for name, (_, unit, _) in QM9_PROPERTIES.items()} | {
     f"{e}_atomization": "kcal/mol" for e in ATOM_REFERENCE_ENERGIES
+}
+
+#: How each QM9 target depends on the molecule, for models that build this into their
+#: output (e.g. ``ACNRegressor(head="auto")``):
+#:
+#: - ``"extensive"``: grows with the molecule, a sum of atom contributions (energies,
+#:   ``alpha``, ``zpve``, ``Cv``);
+#: - ``"intensive"``: a property of the molecule as a whole that does not add up over
+#:   atoms (``homo``, ``lumo``, ``gap``);
+#: - ``"dipole"``: the norm of a dipole vector, ``mu``;
+#: - ``"spatial_extent"``: the electronic spatial extent ``<R^2>``, ``r2``;
+#: - ``"rotational"``: the rotational constants ``A, B, C``, exact functions of the
+#:   geometry and the atomic masses;
+#: - ``"atomic_charges"``: one partial charge per atom (``mulliken_charges``, shape
+#:   (n_molecules, max_atoms)), summing to the molecule's total charge (0 in QM9).
+TARGET_KINDS = {
+    "A": "rotational",
+    "B": "rotational",
+    "C": "rotational",
+    "mu": "dipole",
+    "alpha": "extensive",
+    "homo": "intensive",
+    "lumo": "intensive",
+    "gap": "intensive",
+    "r2": "spatial_extent",
+    "zpve": "extensive",
+    "U0": "extensive",
+    "U": "extensive",
+    "H": "extensive",
+    "G": "extensive",
+    "Cv": "extensive",
+    **{f"{e}_atomization": "extensive" for e in ATOM_REFERENCE_ENERGIES},
+    "mulliken_charges": "atomic_charges",
 }
 
 N_MOLECULES = 130_831

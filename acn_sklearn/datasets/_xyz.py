@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..atomic import check_atom_targets
 from ..molecules import check_molecules, check_targets, read_xyz, to_array
 from ._qm9 import TARGET_UNITS
 
@@ -29,7 +30,9 @@ def load_xyz(
         (Extended) xyz files.
     target : str, optional
         Property to return as ``target``: read from each molecule's properties
-        (the extxyz comment line), or from the column ``target`` of ``targets_csv``.
+        (the extxyz comment line), or from the column ``target`` of ``targets_csv``;
+        a per-atom property (an extxyz column, such as ``mulliken_charges``) gives
+        one value per atom.
     targets_csv : path, optional
         A CSV file with one row per molecule, in file order.
 
@@ -38,7 +41,9 @@ def load_xyz(
     data : :class:`~sklearn.utils.Bunch`
         ``data``: canonical array (n_molecules, max_atoms, 4) of the molecules
         of every file in order, each file's validated; ``target``: ndarray of
-        shape (n_molecules,), or None without ``target``; ``names``: ndarray of
+        shape (n_molecules,), of shape (n_molecules, max_atoms) aligned with
+        ``data`` (zero at padding) for a per-atom property, or None without
+        ``target``; ``names``: ndarray of
         str; ``target_units``: the unit of a QM9 property name, else
         ``"target units"``.
 
@@ -62,9 +67,12 @@ def load_xyz(
         for frame, atoms in enumerate(frames):
             molecules.append(atoms)
             names.append(str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}"))))
+    X = to_array(molecules)
     y = None
     if targets_csv is not None:
-        y = _csv_column(targets_csv, target, len(molecules))
+        y = check_targets(_csv_column(targets_csv, target, len(molecules)), len(molecules))
+    elif target is not None and all(target in atoms.arrays for atoms in molecules):
+        y = _atom_column(molecules, names, target, X)
     elif target is not None:
         missing = [i for i, atoms in enumerate(molecules) if target not in atoms.info]
         if missing:
@@ -72,15 +80,27 @@ def load_xyz(
                 f"molecule {missing[0]} ({names[missing[0]]}) has no property "
                 f"{target!r} ({len(missing)} molecule(s) lack it)"
             )
-        y = np.array([atoms.info[target] for atoms in molecules], dtype=float)
-    if y is not None:
-        y = check_targets(y, len(molecules))
+        y = check_targets([atoms.info[target] for atoms in molecules], len(molecules))
     return Bunch(
-        data=to_array(molecules),
+        data=X,
         target=y,
         names=np.array(names),
         target_units=TARGET_UNITS.get(target, "target units"),
     )
+
+
+def _atom_column(molecules, names, target: str, X: np.ndarray) -> np.ndarray:
+    """A per-atom property as (n_molecules, max_atoms), aligned with X, zero at padding."""
+    y = np.zeros(X.shape[:2])
+    for i, atoms in enumerate(molecules):
+        values = np.asarray(atoms.arrays[target], dtype=float)
+        if values.ndim != 1:
+            raise ValueError(
+                f"molecule {i} ({names[i]}): per-atom property {target!r} has shape "
+                f"{values.shape}; a target has one value per atom"
+            )
+        y[i, : len(values)] = values
+    return check_atom_targets(y, X)
 
 
 def _csv_column(path, column: str | None, n_molecules: int) -> np.ndarray:

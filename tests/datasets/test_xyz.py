@@ -61,3 +61,21 @@ def test_an_invalid_molecule_is_named_with_its_file(two_files, tmp_path):
     write(clash, [Atoms("H2", [[0, 0, 0], [0, 0, 0.1]])], format="xyz")
     with pytest.raises(ValueError, match=rf"^{clash}: molecule 0: atoms 0 and 1 are 0.1 A apart"):
         load_xyz([first, clash])
+
+
+def test_a_per_atom_property_gives_one_value_per_atom(tmp_path, qm9_subset_atoms):
+    molecules = [a.copy() for a in qm9_subset_atoms[:3]]
+    for atoms in molecules:
+        atoms.arrays["charge_like"] = np.arange(len(atoms), dtype=float) + 1
+    path = tmp_path / "atoms.extxyz"
+    write(path, molecules, format="extxyz")
+    data = load_xyz(path, "charge_like")
+    assert data.target.shape == data.data.shape[:2]
+    for m, atoms in enumerate(molecules):
+        np.testing.assert_array_equal(data.target[m, : len(atoms)], atoms.arrays["charge_like"])
+        assert np.all(data.target[m, len(atoms) :] == 0)
+    for atoms in molecules:
+        atoms.arrays["vector_like"] = np.ones((len(atoms), 3))
+    write(path, molecules, format="extxyz")
+    with pytest.raises(ValueError, match=r"molecule 0 \(.*\): per-atom property 'vector_like'"):
+        load_xyz(path, "vector_like")

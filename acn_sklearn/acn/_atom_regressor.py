@@ -1,0 +1,177 @@
+"""ACNAtomRegressor: AtomCloudNet for atomic properties, one value per atom."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..atomic import atom_r2, check_atom_targets
+from ..molecules import check_molecules, checked
+from ._regressor import _MODULE_PARAMETERS, ACNRegressor
+
+#: ACNRegressor parameters that have no meaning for per-atom outputs, and why.
+_MOLECULAR_PARAMETERS = {
+    "head": "every atom gets its own value (no property head)",
+    "target": "the target is atomic (no property head to choose)",
+    "pooling": "atoms are not pooled",
+    "pooling_power": "atoms are not pooled",
+    "output": "the output is linear: a per-element baseline plus the network's residual",
+}
+
+
+def _refuse_molecular(params) -> None:
+    for key in params:
+        reason = _MOLECULAR_PARAMETERS.get(key)
+        if reason is not None:
+            raise ValueError(f"ACNAtomRegressor has no parameter {key!r}: {reason}")
+
+
+class ACNAtomRegressor(ACNRegressor):
+    """AtomCloudNet for atomic properties: one value per atom, such as partial charges.
+
+    The network of :class:`ACNRegressor` without pooling: every atom's features
+    go through the head, and its prediction is the mean training value of its
+    element plus the network's residual. With ``total_charge`` set, each
+    molecule's predictions are then shifted equally so that they sum to it (0:
+    neutral molecules, as for QM9's Mulliken charges). The loss, the validation
+    MAE that early stopping watches and :meth:`score` count the real atoms only.
+
+    Parameters
+    ----------
+    total_charge : float or None, default=0.0
+        What every molecule's predicted values sum to (in the target's unit,
+        e for charges); None leaves them free (atomic properties that are not
+        charges).
+    **kwargs
+        The parameters of :class:`ACNRegressor` (``radius``, ``max_epochs``,
+        ``random_state``, ...), except ``head``, ``target``, ``pooling``,
+        ``pooling_power`` and ``output``, which have no meaning for atoms.
+
+    Attributes
+    ----------
+    elements_ : ndarray of int
+        Nuclear charges seen in ``fit``.
+    module_ : ACNModule or AveragedNetwork
+        The trained network.
+    statistics_ : TrainingStatistics
+        Its ``element_baseline`` holds the mean training value of each element.
+    training_domain_ : TrainingDomain
+        What the training molecules covered.
+    history_ : skorch.History
+        Per-epoch training record (``valid_mae``: MAE over the validation atoms).
+
+    See Also
+    --------
+    acn_sklearn.atomic : validation and scoring of atomic targets.
+
+    Examples
+    --------
+    >>> from acn_sklearn import ACNAtomRegressor
+    >>> from acn_sklearn.datasets import load_qm9
+    >>> qm9 = load_qm9(n_molecules=1000, random_state=0)  # doctest: +SKIP
+    >>> model = ACNAtomRegressor(random_state=0)
+    >>> model.fit(qm9.data, qm9.mulliken_charges)  # doctest: +SKIP
+    >>> # (2, 29): the charges of two molecules, zero at padding
+    >>> charges = model.predict(qm9.data[:2])  # doctest: +SKIP
+    """
+
+    pooling = "sum"
+    pooling_power = 2.0
+    output = "linear"
+    _module_parameters = (*_MODULE_PARAMETERS, "total_charge")
+
+    def __init__(self, *, total_charge=0.0, **kwargs):
+        _refuse_molecular(kwargs)
+        super().__init__(**kwargs)
+        for name in _MOLECULAR_PARAMETERS:
+            vars(self).pop(name, None)
+        self.total_charge = total_charge
+
+    def set_params(self, **params):
+        """Set parameters (those without meaning for atoms are refused, see ``**kwargs``)."""
+        _refuse_molecular(params)
+        return super().set_params(**params)
+
+    def fit(self, X, y, **fit_params):
+        """Fit the network to molecules ``X`` and the values of their atoms ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Molecules in any format :func:`acn_sklearn.molecules.check_molecules`
+            accepts.
+        y : array-like of shape (n_molecules, max_atoms)
+            One value per atom row of the canonical array of ``X``, zero at
+            padding (:func:`acn_sklearn.atomic.check_atom_targets`).
+        **fit_params
+            Passed to :meth:`skorch.NeuralNet.partial_fit`.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X = check_molecules(X)
+        y = check_atom_targets(y, X)
+        self.n_outputs_ = 1
+        self.heads_ = ("atomic",)
+        return self._fit(X, y[X[:, :, 0] > 0][:, None], **fit_params)
+
+    def predict(self, X, return_std=False):
+        """Predict the value of every atom of molecules ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+            Molecules in any accepted format.
+        return_std : bool, default=False
+            Also return each atom's standard deviation: the last-layer posterior
+            of :class:`ACNRegressor`, calibrated on the atoms of the validation
+            molecules.
+
+        Returns
+        -------
+        y : ndarray of shape (n_molecules, max_atoms)
+            Aligned with the canonical array of ``X``, zero at padding; with
+            ``total_charge`` set, every row sums to it.
+        y_std : ndarray of shape (n_molecules, max_atoms)
+            Only with ``return_std=True``; zero at padding.
+
+        Warns
+        -----
+        DomainWarning
+            For molecules outside the training domain, naming them.
+        """
+        X = self._checked_input(X)
+        real = X[:, :, 0] > 0
+        y = np.zeros(X.shape[:2])
+        if not return_std:
+            self.training_domain_.warn(X, type(self).__name__)
+            y[real] = self._network_outputs(X)[:, 0]
+            return y
+        std = np.zeros(X.shape[:2])
+        rows, row_std = self._rows_with_std(X)
+        y[real], std[real] = rows[:, 0], row_std[:, 0]
+        # A molecule is as uncertain as its most uncertain atom.
+        self.training_domain_.warn(X, type(self).__name__, std.max(axis=1))
+        return y, std
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 over the real atoms (padding left out).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+        y : array-like of shape (n_molecules, max_atoms)
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        float
+        """
+        if sample_weight is not None:
+            raise ValueError("ACNAtomRegressor.score does not take sample_weight")
+        X = check_molecules(X)
+        y = check_atom_targets(y, X)
+        with checked(X):
+            return atom_r2(y, self.predict(X), X)

@@ -1,0 +1,302 @@
+"""ACN's property heads: the physics each builds in, and the choice of head per target."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from acn_sklearn import ACNRegressor
+from acn_sklearn.acn import _heads
+from acn_sklearn.acn._data import MoleculeBatch
+from acn_sklearn.acn._network import ACNModule
+from acn_sklearn.datasets import TARGET_KINDS, TARGET_NAMES
+from acn_sklearn.domain import DomainWarning
+
+#: A tiny, fast network (as tests/acn/conftest.py's ``tiny``, for module-scoped fixtures).
+TINY = dict(
+    embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, batch_size=50
+)
+TARGETS = ["U0_atomization", "gap", "mu", "r2"]
+
+
+def _targets(atoms, names):
+    return np.array([[a.info[name] for name in names] for a in atoms])
+
+
+@pytest.fixture(scope="module")
+def mixed(qm9_subset, qm9_subset_atoms):
+    """A network fitted on four targets, one per head, named so that head='auto' picks."""
+    X, _ = qm9_subset
+    y = _targets(qm9_subset_atoms, TARGETS)
+    model = ACNRegressor(target=TARGETS, max_epochs=3, random_state=0, **TINY)
+    return model.fit(X[:200], y[:200])
+
+
+@pytest.fixture(scope="module")
+def dipole(qm9_subset, qm9_subset_atoms):
+    X, _ = qm9_subset
+    y = _targets(qm9_subset_atoms, ["mu"])[:, 0]
+    return ACNRegressor(target="mu", max_epochs=3, random_state=0, **TINY).fit(X[:200], y[:200])
+
+
+def _rotated(X, rotation, shift=(0.0, 0.0, 0.0)):
+    out = X.copy()
+    real = X[:, :, 0] > 0
+    out[:, :, 1:] = np.where(real[..., None], X[:, :, 1:] @ rotation.T + shift, 0.0)
+    return out
+
+
+# -- which head ------------------------------------------------------------------------
+
+
+def test_every_qm9_target_has_a_kind():
+    assert set(TARGET_NAMES) <= set(TARGET_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("target", "head"),
+    [
+        ("mu", "dipole"),
+        ("r2", "spatial_extent"),
+        ("homo", "intensive"),
+        ("lumo", "intensive"),
+        ("gap", "intensive"),
+        ("A", "intensive"),
+        ("alpha", "extensive"),
+        ("zpve", "extensive"),
+        ("U0", "extensive"),
+        ("Cv", "extensive"),
+        ("G_atomization", "extensive"),
+    ],
+)
+def test_auto_picks_the_head_of_the_target(target, head):
+    assert _heads.resolve_heads("auto", target, 1) == (head,)
+
+
+def test_no_target_is_extensive_and_explicit_heads_win():
+    assert _heads.resolve_heads("auto", None, 2) == ("extensive", "extensive")
+    assert _heads.resolve_heads("intensive", "U0", 2) == ("intensive", "intensive")
+    assert _heads.resolve_heads(["dipole", "intensive"], None, 2) == ("dipole", "intensive")
+
+
+@pytest.mark.parametrize(
+    ("head", "target", "message"),
+    [
+        ("auto", ["U0", "mulliken_charges"], "one value per atom: use ACNAtomRegressor"),
+        ("auto", ["energy", "U0"], "unknown target 'energy'"),
+        ("auto", ["mu"], r"target gives 1 name\(s\) \['mu'\], but y has 2 column\(s\)"),
+        ("quadrupole", None, r"unknown head\(s\) \['quadrupole'\]"),
+        (["dipole"], None, r"head gives 1 head\(s\), but y has 2 column\(s\)"),
+    ],
+)
+def test_bad_heads_and_targets_are_explained(head, target, message):
+    with pytest.raises(ValueError, match=message):
+        _heads.resolve_heads(head, target, 2)
+
+
+def test_a_head_needs_the_atomwise_network(qm9_subset):
+    X, y = qm9_subset
+    model = ACNRegressor(head="dipole", pooling="power", max_epochs=1, **TINY)
+    with pytest.raises(ValueError, match="head='dipole' needs pooling='sum'"):
+        model.fit(X[:50], y[:50])
+
+
+def test_mixed_outputs_keep_their_own_heads(mixed):
+    assert mixed.heads_ == ("extensive", "intensive", "dipole", "spatial_extent")
+    assert mixed.statistics_.element_baseline[:, 1:].abs().max() == 0
+
+
+def test_auto_without_target_is_the_old_network_bit_for_bit(qm9_subset):
+    X, y = qm9_subset
+    fit = dict(max_epochs=2, random_state=0, **TINY)
+    auto = ACNRegressor(**fit).fit(X[:100], y[:100]).predict(X[300:])
+    named = ACNRegressor(target="U_atomization", **fit).fit(X[:100], y[:100]).predict(X[300:])
+    np.testing.assert_array_equal(auto, named)
+
+
+# -- the physics of each head ------------------------------------------------------------
+
+
+def _copies(X, n_atoms_max, distance=60.0):
+    """Molecules of at most ``n_atoms_max`` atoms, and each with a far-apart copy in its row."""
+    counts = (X[:, :, 0] > 0).sum(axis=1)
+    small = X[counts <= n_atoms_max][:5]
+    pairs = np.zeros_like(small)
+    for i, molecule in enumerate(small):
+        atoms = molecule[molecule[:, 0] > 0]
+        copy = atoms.copy()
+        copy[:, 1] += distance
+        pairs[i, : 2 * len(atoms)] = np.concatenate([atoms, copy])
+    return small, pairs
+
+
+def test_intensive_is_the_same_for_two_far_copies_and_extensive_doubles(mixed, qm9_subset):
+    X, _ = qm9_subset
+    single, double = _copies(X, 14, distance=10 * mixed.radius)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)  # twice the atoms of any training one
+        one, two = mixed.predict(single), mixed.predict(double)
+    shift = mixed.statistics_.target_shift.numpy()
+    # extensive: baseline and atom sum double, the constant shift does not
+    np.testing.assert_allclose(two[:, 0] - shift[0], 2 * (one[:, 0] - shift[0]), rtol=1e-5)
+    np.testing.assert_allclose(two[:, 1], one[:, 1], rtol=1e-5)
+
+
+def test_dipole_vector_rotates_with_the_molecule_and_ignores_translation(dipole, qm9_subset):
+    X = qm9_subset[0][300:340]
+    rotation = Rotation.random(random_state=0).as_matrix()
+    vectors = dipole.predict_dipole(X)
+    assert np.abs(vectors).max() > 1e-3  # not trivially zero
+    np.testing.assert_allclose(
+        dipole.predict_dipole(_rotated(X, rotation)), vectors @ rotation.T, atol=1e-5, rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        dipole.predict_dipole(_rotated(X, np.eye(3), shift=(7.0, -3.0, 12.0))),
+        vectors,
+        atol=1e-5,
+        rtol=1e-4,
+    )
+    np.testing.assert_allclose(
+        dipole.predict(X), np.linalg.norm(vectors, axis=1), atol=1e-6, rtol=1e-5
+    )
+
+
+def test_dipole_charges_sum_to_zero_and_give_the_dipole(dipole, qm9_subset):
+    X = qm9_subset[0][300:340]
+    charges = dipole.predict_charges(X)
+    real = X[:, :, 0] > 0
+    assert np.all(charges[~real] == 0)
+    assert np.abs(charges).max() > 1e-3
+    np.testing.assert_allclose(charges.sum(axis=1), 0.0, atol=1e-6)
+    # sum_i q_i r_i in Debye: the origin does not matter for neutral charges
+    vectors = np.einsum("ma,mad->md", charges, X[:, :, 1:]) * 4.80320
+    np.testing.assert_allclose(dipole.predict_dipole(X), vectors, atol=1e-4, rtol=1e-4)
+
+
+def test_charge_methods_need_one_dipole_head(mixed, qm9_subset):
+    X, y = qm9_subset
+    energy = ACNRegressor(max_epochs=1, **TINY).fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match=r"0 dipole head\(s\)"):
+        energy.predict_charges(X[:2])
+    assert mixed.predict_dipole(X[:2]).shape == (2, 3)
+
+
+def _batch(positions, molecule):
+    n = len(positions)
+    counts = np.bincount(molecule)
+    empty = torch.zeros(0, dtype=torch.int64)
+    return MoleculeBatch(
+        species=torch.zeros(n, dtype=torch.int64),
+        density=torch.zeros(n, 1, 1),
+        potentials=torch.zeros(n, 3),
+        positions=torch.tensor(positions, dtype=torch.float64),
+        molecule=torch.tensor(molecule),
+        atoms_per_molecule=torch.tensor(counts, dtype=torch.float64),
+        centre=empty,
+        neighbour=empty,
+        radial=torch.zeros(0, 1),
+        harmonics=torch.zeros(0, 1),
+    )
+
+
+def test_dipole_units_and_total_charge():
+    # +0.5 e and -0.5 e 2 Angstrom apart: 1 e Angstrom = 4.80320 D
+    batch = _batch([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]], [0, 0])
+    q = _heads.constrain_total_charge(torch.tensor([[0.7], [-0.3]], dtype=torch.float64), batch, 0)
+    np.testing.assert_allclose(q.numpy()[:, 0], [0.5, -0.5])
+    np.testing.assert_allclose(_heads.dipole_vectors(q, batch).numpy()[0, 0], [0, 0, 4.80320])
+
+
+def test_spatial_extent_in_bohr_squared_with_positive_populations():
+    batch = _batch([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]], [0, 0, 1])
+    a = torch.tensor([[0.0], [1.0], [-50.0]], dtype=torch.float64)
+    p = np.log1p(np.exp([0.0, 1.0, -50.0]))  # softplus
+    expected = [p[0] * 1 + p[1] * 4, p[2] * 9]
+    r2 = _heads.spatial_extent(a, batch, torch.tensor(1.0, dtype=torch.float64))
+    np.testing.assert_allclose(r2.numpy()[:, 0], np.multiply(expected, 1.8897261**2))
+    assert (r2 > 0).all()
+
+
+# -- invariances of every head -------------------------------------------------------------
+
+
+def _permuted(X, seed=0):
+    rng = np.random.default_rng(seed)
+    out = X.copy()
+    for m, molecule in enumerate(X):
+        n = int((molecule[:, 0] > 0).sum())
+        out[m, :n] = molecule[rng.permutation(n)]
+    return out
+
+
+def test_every_head_ignores_atom_order_padding_and_rigid_motion(mixed, qm9_subset):
+    X = qm9_subset[0][300:340]
+    y = mixed.predict(X)
+    padded = np.zeros((len(X), 35, 4))
+    padded[:, :29] = X
+    rotation = Rotation.random(random_state=1).as_matrix()
+    moved = _rotated(X, rotation, shift=(-4.0, 2.0, 9.0))
+    for other in (_permuted(X), padded, moved):
+        np.testing.assert_allclose(mixed.predict(other), y, rtol=2e-5, atol=1e-4)
+
+
+def test_intensive_pooling_is_a_softmax_weighted_mean_per_molecule():
+    batch = _batch(np.zeros((5, 3)), [0, 0, 0, 1, 1])
+    a = torch.tensor([[1.0], [2.0], [6.0], [-1.0], [3.0]], dtype=torch.float64)
+    equal = torch.zeros(5, 1, dtype=torch.float64)
+    np.testing.assert_allclose(_heads.intensive(a, equal, batch).numpy()[:, 0], [3.0, 1.0])
+    scores = torch.tensor([[0.0], [np.log(3.0)], [-1e4], [500.0], [0.0]], dtype=torch.float64)
+    # weights 1/4, 3/4, 0 in the first molecule; all on the first atom in the second
+    np.testing.assert_allclose(_heads.intensive(a, scores, batch).numpy()[:, 0], [1.75, -1.0])
+
+
+def test_intensive_attention_starts_as_the_plain_mean():
+    network = ACNModule(
+        n_species=2,
+        n_outputs=2,
+        heads=("extensive", "intensive"),
+        n_radial=4,
+        cloud_order=2,
+        embedding_dim=4,
+        cloud_channels=4,
+        n_clouds=1,
+        atom_dim=8,
+        hidden_sizes=(8, 8),
+        pooling="sum",
+        pooling_power=2.0,
+        output="linear",
+        potentials=True,
+        element_clouds=False,
+    )
+    # equal scores: the softmax weights are 1 / n_atoms (see the pooling test above)
+    assert torch.all(network.attention(torch.randn(7, 16)) == 0)
+
+
+def test_last_layer_features_are_the_jacobian_of_every_head(mixed, qm9_subset):
+    """The uncertainty's features phi_k are dy_k / d(last layer's weights): a small step
+    of the weights moves every head's outputs by phi_k . step."""
+    import torch
+
+    from acn_sklearn.acn._uncertainty import network_outputs
+
+    X, _ = qm9_subset
+    dataset = mixed._featurize(X[200:212])
+    y0, phi, _ = network_outputs(mixed, dataset)
+    layer = mixed.module_.head[-1]
+    rng = np.random.default_rng(0)
+    for k, head in enumerate(mixed.heads_):
+        step = 1e-3 * rng.normal(size=layer.in_features + 1)
+        with torch.no_grad():
+            layer.weight[k] += torch.as_tensor(step[:-1], dtype=layer.weight.dtype)
+            layer.bias[k] += float(step[-1])
+        try:
+            y1 = network_outputs(mixed, dataset)[0]
+        finally:
+            with torch.no_grad():
+                layer.weight[k] -= torch.as_tensor(step[:-1], dtype=layer.weight.dtype)
+                layer.bias[k] -= float(step[-1])
+        np.testing.assert_allclose(
+            y1[:, k] - y0[:, k], phi[k] @ step, rtol=0.05, atol=1e-3, err_msg=head
+        )
