@@ -17,7 +17,7 @@ from ase.io import write
 
 from acn_sklearn import __version__
 from acn_sklearn.cli import main
-from acn_sklearn.persistence import load_model
+from acn_sklearn.persistence import CompactKernelRidge, load_model
 from acn_sklearn.registry import make_model
 
 needs_qm9 = pytest.mark.skipif(
@@ -81,6 +81,8 @@ def test_fit_on_own_molecules_then_predict_csv(small_files, tmp_path, qm9_subset
     model = tmp_path / "cm.model"
     assert main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)]) == 0
     assert "fitting cm on 150 molecules" in capsys.readouterr().err
+    # saved with its training molecules instead of their representations
+    assert isinstance(load_model(model).estimator[-1], CompactKernelRidge)
     out = tmp_path / "p.csv"
     assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
     rows = list(csv.reader(out.open()))
