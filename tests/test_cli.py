@@ -103,6 +103,19 @@ def test_predict_prints_names_to_stdout(small_files, tmp_path, capsys):
     assert len(lines) == 151 and lines[1].startswith("NC1=CN(CCO)N=C1,-1")
 
 
+def test_predict_names_molecules_by_their_xyz_comment_line(small_files, tmp_path, capsys):
+    train, _ = small_files
+    model = tmp_path / "cm.model"
+    main(["fit", "--model", "cm", "--data", str(train), "--n-train", "50", "-o", str(model)])
+    water = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+    mine = tmp_path / "mine.xyz"
+    mine.write_text(water.format("water, gas phase") + water.format("water again"))
+    capsys.readouterr()
+    assert main(["predict", str(model), str(mine)]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert [row[0] for row in rows[1:]] == ["water, gas phase", "water again"]
+
+
 def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
     _, new = small_files
     targets = tmp_path / "t.csv"
