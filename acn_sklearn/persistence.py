@@ -161,14 +161,15 @@ def _compact(estimator, molecules):
         and isinstance(estimator.steps[-1][1], KernelRidgeRegressor)
     ):
         raise ValueError(
-            "only a kernel ridge pipeline (representation steps, then a "
-            f"KernelRidgeRegressor) is saved with its training molecules; got {type(estimator).__name__}"
+            "only a kernel ridge pipeline (representation steps, then a KernelRidgeRegressor) "
+            f"is saved with its training molecules; got {type(estimator).__name__}"
         )
     name, regressor = estimator.steps[-1]
     molecules = check_molecules(molecules)
     if len(molecules) != len(regressor.X_fit_):
         raise ValueError(
-            f"{len(molecules)} training molecules given for a model fitted on {len(regressor.X_fit_)}"
+            f"{len(molecules)} training molecules given for a model fitted on "
+            f"{len(regressor.X_fit_)}"
         )
     representation = [step for _, step in estimator.steps[:-1]]
     compact = CompactKernelRidge(copy.copy(regressor), representation, molecules)

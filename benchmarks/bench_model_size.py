@@ -35,7 +35,7 @@ LABELS = {"cm": "CM", "slatm": "SLATM", "fchl19": "FCHL19"}
 N_PREDICT = 3
 
 #: Run in a fresh process per file: load, predict N_PREDICT test molecules, measure.
-PREDICT = """
+PREDICT = r"""
 import json, re, sys, time, tracemalloc
 from pathlib import Path
 import numpy as np
@@ -132,13 +132,14 @@ molecules=X_train)`, the training molecules instead, whose representations
 *load*: `load_model` (reading, checksum, unpickling); *predict 3*: `predict` of 3
 held-out molecules right after loading (for the compact model, this includes
 representing all N training molecules on one core); *peak memory*: the
-process's peak resident memory (`VmHWM`), which includes the imports (Python, numpy, torch, the
-package: {imported:.2f} GiB before loading); *traced*: the peak of the memory
-allocated by Python and numpy while loading and predicting (`tracemalloc`; the
-Fortran representation code's own buffers are not traced). Each file is loaded in a fresh process. *max difference*: the
-largest |compact - full| of the 3 predictions (the order of the block sums).
-*load avg*: 1-minute load average of the 2-core machine, shared with other jobs,
-when the row finished: times are wall-clock.
+process's peak resident memory (`VmHWM`), which includes the interpreter and
+the imports ({imported:.2f} GiB before loading); *traced*: the peak of the
+memory allocated by Python and numpy while loading and predicting
+(`tracemalloc`; the Fortran representation code's own buffers are not traced).
+Each file is loaded in a fresh process. *max difference*: the largest
+|compact - full| of the 3 predictions (the order of the block sums). *load
+avg*: 1-minute load average of the 2-core machine, shared with other jobs, when
+the row finished: times are wall-clock.
 
 {table}
 
@@ -160,7 +161,9 @@ def main() -> None:
         rows = [r for r in rows if (r["model"], r["n_train"]) != (model, int(n_train))]
         rows.append(row)
         RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-    write_report("model_size", "Saved kernel model size", BODY.format(table=table(rows), imported=max(r["compact_imported_gib"] for r in rows)))
+    imported = max(r["compact_imported_gib"] for r in rows)
+    body = BODY.format(table=table(rows), imported=imported)
+    write_report("model_size", "Saved kernel model size", body)
 
 
 if __name__ == "__main__":

@@ -42,9 +42,7 @@ def run(args: argparse.Namespace) -> int:
     study_name = args.study_name or f"{name}-{args.target}-N{args.n_train}"
     network = entry.kind == "network"
     study = open_study(
-        make_storage(
-            storage, heartbeat_interval=args.heartbeat or None, max_retry=args.max_retry
-        ),
+        make_storage(storage, heartbeat_interval=args.heartbeat or None, max_retry=args.max_retry),
         study_name,
         direction=study_direction(args.model),
         resume=args.resume,

@@ -64,9 +64,11 @@ def load_xyz(
         try:
             check_molecules(frames)
         except ValueError as error:  # "molecule i: ..." -> the file and the molecule's name
-            message = re.sub(
-                r"^molecule (\d+):", lambda m: f"{m[0][:-1]} ({named[int(m[1])]}):", str(error)
-            )
+            message = str(error)
+            numbered = re.match(r"molecule (\d+):", message)
+            if numbered:
+                i = int(numbered[1])
+                message = f"molecule {i} ({named[i]}):{message[numbered.end() :]}"
             raise ValueError(f"{path}: {message}") from None
         molecules.extend(frames)
         names.extend(named)

@@ -69,7 +69,8 @@ PLAIN = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
 
 def test_plain_xyz_comment_lines_name_the_molecules(tmp_path):
     path = tmp_path / "named.xyz"
-    path.write_text(PLAIN.format("water, gas phase") + PLAIN.format("") + PLAIN.format("gdb 1\t2.5"))
+    comments = ["water, gas phase", "", "gdb 1\t2.5"]
+    path.write_text("".join(PLAIN.format(comment) for comment in comments))
     assert list(load_xyz(path).names) == ["water, gas phase", f"{path}:1", "gdb 1\t2.5"]
 
 

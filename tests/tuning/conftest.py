@@ -49,7 +49,7 @@ def postgres_url():
     pytest.importorskip("psycopg", reason='needs pip install "acn-sklearn[postgres]"')
     binaries = postgres_binaries()
     if binaries is None:
-        pytest.skip(f"no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in {DEBIAN_BINARIES}")
+        pytest.skip(f"no PostgreSQL server (initdb, pg_ctl) on PATH or in {DEBIAN_BINARIES}")
     user = server_user()
     folder = Path(tempfile.mkdtemp(prefix="acn-pg-"))
     if user is not None:
