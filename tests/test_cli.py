@@ -55,6 +55,50 @@ def test_console_script_is_installed():
     assert __version__ in out
 
 
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (
+            "fit",
+            [
+                "--target TARGET property to learn (default: U_atomization)",
+                "seed of the subset (default: 0)",
+            ],
+        ),
+        (
+            "learning-curve",
+            [
+                "(default: U_atomization)",
+                "seed of the test set (default: 0)",
+                "output folder (default: learning_curve)",
+            ],
+        ),
+        (
+            "tune",
+            [
+                "(default: U_atomization)",
+                "seed of the test set (default: 0)",
+                "output folder (default: tune-MODEL)",
+                "(default: 60)",
+            ],
+        ),
+    ],
+)
+def test_help_shows_the_defaults(command, shown, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in shown:
+        assert words in text
+
+
+def test_every_command_is_described(capsys):
+    assert main([]) == 2
+    listing = capsys.readouterr().out
+    for command in ("data", "learning-curve", "fit", "predict", "tune"):
+        assert re.search(rf"^ +{command}\s+\w", listing, flags=re.MULTILINE), command
+
+
 @needs_qm9
 def test_data_summarises_qm9(capsys, qm9_data_home):
     assert main(["data", "--data-home", str(qm9_data_home)]) == 0
