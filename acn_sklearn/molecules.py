@@ -393,13 +393,40 @@ def to_atoms(X) -> list[Atoms]:
     return [Atoms(numbers=z, positions=r) for z, r in to_zr(X)]
 
 
+def _comment_lines(path: str | PathLike) -> list[str]:
+    """The comment line (the second) of every frame of an xyz file.
+
+    Raises
+    ------
+    ValueError
+        Where a frame does not start with its atom count.
+    """
+    with open(path) as handle:
+        lines = enumerate(handle, start=1)
+        comments = []
+        for number, line in lines:
+            if not line.strip():
+                continue
+            count = line.split()[0]
+            if not count.isdigit():
+                raise ValueError(
+                    f"{path}: not a valid (extended) xyz file: line {number} should be the "
+                    f"atom count of a molecule, not {line.strip()[:40]!r}"
+                )
+            comments.append(next(lines, (0, ""))[1].strip())  # then that many atom lines
+            for _ in range(int(count)):
+                next(lines, None)
+        return comments
+
+
 def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
     """Read molecules from .xyz or extended .xyz files through ase.
 
     Every frame of every file is read, in order. Properties written in an
     extended-xyz comment line (``energy=-40.4 name=methane``) end up in each
     molecule's ``info`` dictionary, including those ase reads as calculator
-    results (energy, dipole, ...).
+    results (energy, dipole, ...). A plain comment line, without ``key=value``
+    pairs (``ethanol, conformer 2``), is the molecule's name: ``info["name"]``.
 
     Parameters
     ----------
@@ -430,7 +457,17 @@ def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
             if isinstance(error, FileNotFoundError):
                 raise
             raise ValueError(f"{path}: not a valid (extended) xyz file: {error}") from None
-        molecules.extend(frames if isinstance(frames, Sequence) else [frames])
+        frames = frames if isinstance(frames, Sequence) else [frames]
+        comments = _comment_lines(path)
+        if len(comments) != len(frames):  # ase stops at a blank line between frames
+            raise ValueError(
+                f"{path}: holds {len(comments)} molecules, but only the first {len(frames)} "
+                "could be read; remove the blank line after the last one read"
+            )
+        for atoms, comment in zip(frames, comments, strict=True):
+            if comment and "=" not in comment:  # ase made a flag of each word: a name instead
+                atoms.info = {"name": comment}
+        molecules.extend(frames)
     for atoms in molecules:
         if atoms.calc is not None:
             atoms.info.update(atoms.calc.results)

@@ -17,7 +17,7 @@ from ase.io import write
 
 from acn_sklearn import __version__
 from acn_sklearn.cli import main
-from acn_sklearn.persistence import load_model
+from acn_sklearn.persistence import CompactKernelRidge, load_model
 from acn_sklearn.registry import make_model
 
 needs_qm9 = pytest.mark.skipif(
@@ -55,6 +55,50 @@ def test_console_script_is_installed():
     assert __version__ in out
 
 
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (
+            "fit",
+            [
+                "--target TARGET property to learn (default: U_atomization)",
+                "seed of the subset (default: 0)",
+            ],
+        ),
+        (
+            "learning-curve",
+            [
+                "(default: U_atomization)",
+                "seed of the test set (default: 0)",
+                "output folder (default: learning_curve)",
+            ],
+        ),
+        (
+            "tune",
+            [
+                "(default: U_atomization)",
+                "seed of the test set (default: 0)",
+                "output folder (default: tune-MODEL)",
+                "(default: 60)",
+            ],
+        ),
+    ],
+)
+def test_help_shows_the_defaults(command, shown, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in shown:
+        assert words in text
+
+
+def test_every_command_is_described(capsys):
+    assert main([]) == 2
+    listing = capsys.readouterr().out
+    for command in ("data", "learning-curve", "fit", "predict", "tune"):
+        assert re.search(rf"^ +{command}\s+\w", listing, flags=re.MULTILINE), command
+
+
 @needs_qm9
 def test_data_summarises_qm9(capsys, qm9_data_home):
     assert main(["data", "--data-home", str(qm9_data_home)]) == 0
@@ -81,6 +125,8 @@ def test_fit_on_own_molecules_then_predict_csv(small_files, tmp_path, qm9_subset
     model = tmp_path / "cm.model"
     assert main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)]) == 0
     assert "fitting cm on 150 molecules" in capsys.readouterr().err
+    # saved with its training molecules instead of their representations
+    assert isinstance(load_model(model).estimator[-1], CompactKernelRidge)
     out = tmp_path / "p.csv"
     assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
     rows = list(csv.reader(out.open()))
@@ -99,6 +145,19 @@ def test_predict_prints_names_to_stdout(small_files, tmp_path, capsys):
     assert main(["predict", str(model), str(train)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 151 and lines[1].startswith("NC1=CN(CCO)N=C1,-1")
+
+
+def test_predict_names_molecules_by_their_xyz_comment_line(small_files, tmp_path, capsys):
+    train, _ = small_files
+    model = tmp_path / "cm.model"
+    main(["fit", "--model", "cm", "--data", str(train), "--n-train", "50", "-o", str(model)])
+    water = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+    mine = tmp_path / "mine.xyz"
+    mine.write_text(water.format("water, gas phase") + water.format("water again"))
+    capsys.readouterr()
+    assert main(["predict", str(model), str(mine)]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert [row[0] for row in rows[1:]] == ["water, gas phase", "water again"]
 
 
 def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
@@ -245,9 +304,13 @@ def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_
 
     train, new = small_files
     model = tmp_path / "m"
-    assert main(["fit", "--model", "fchl19", "--data", str(train), "-o", str(model)]) == 0
+    fit = ["fit", "--model", "fchl19", "--data", str(train), "-o", str(model)]
+    assert main(fit) == 0  # compact: no std
     large = tmp_path / "large.xyz"
     write(large, [alkane(13), alkane(15)], format="xyz")
+    assert main(["predict", str(model), str(large), "--std"]) == 1
+    assert "acn-sklearn fit --std" in capsys.readouterr().err
+    assert main([*fit, "--std"]) == 0
     out = tmp_path / "p.csv"
     capsys.readouterr()
     assert main(["predict", str(model), str(large), "--std", "-o", str(out)]) == 0

@@ -64,6 +64,26 @@ def test_xyz_round_trip_keeps_order_frames_and_properties(X, tmp_path):
     np.testing.assert_allclose(to_array(read[2:]), X[1:, :5])
 
 
+def test_read_xyz_keeps_a_plain_comment_line_as_the_name(tmp_path):
+    path = tmp_path / "two.xyz"
+    water = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+    path.write_text(water.format("water molecule") + water.format("name=w energy=-1.5"))
+    plain, extended = read_xyz(path)
+    assert plain.info == {"name": "water molecule"}
+    assert extended.info["name"] == "w" and extended.info["energy"] == pytest.approx(-1.5)
+
+
+def test_read_xyz_refuses_to_drop_molecules_after_a_blank_line(tmp_path):
+    path = tmp_path / "gap.xyz"
+    water = "3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+    path.write_text(water + "\n" + water + water)
+    with pytest.raises(ValueError, match="holds 3 molecules, but only the first 1 could be read"):
+        read_xyz(path)
+    path.write_text(water + "\nwater again\n")
+    with pytest.raises(ValueError, match="line 7 should be the atom count of a molecule"):
+        read_xyz(path)
+
+
 def test_read_xyz_accepts_one_path(tmp_path):
     write(tmp_path / "w.xyz", Atoms("H2O", positions=WATER[:, 1:]), format="xyz")
     assert len(read_xyz(str(tmp_path / "w.xyz"))) == 1

@@ -75,3 +75,53 @@ def test_incompatible_version_is_refused(fitted, tmp_path):
     path = save_model(SavedModel(model, "gap", "hartree", version="0.9.0"), tmp_path / "old")
     with pytest.raises(ValueError, match=r"saved by acn-sklearn 0.9.0 .* Install acn-sklearn=="):
         load_model(path)
+
+
+@pytest.fixture(scope="module", params=["cm", "slatm", "fchl19"])
+def kernel_model(request, qm9_subset):
+    X, y = qm9_subset
+    return make_model(request.param).fit(X[:120], y[:120]), X[:120], X[300:330]
+
+
+def test_kernel_model_saved_with_its_molecules_predicts_the_same(kernel_model, tmp_path):
+    model, X_train, X_test = kernel_model
+    saved = SavedModel(model, "U_atomization", "kcal/mol")
+    full = save_model(saved, tmp_path / "full")
+    compact = save_model(saved, tmp_path / "compact", molecules=X_train)
+    assert compact.stat().st_size < full.stat().st_size / 2
+    loaded = load_model(compact).estimator
+    assert isinstance(loaded[-1], persistence.CompactKernelRidge)
+    assert not hasattr(loaded[-1].regressor, "X_fit_")
+    # nor the N x N factor of the standard deviation: it is refused, not wrong
+    assert not hasattr(loaded[-1].regressor, "L_inv_") and hasattr(model[-1], "L_inv_")
+    with pytest.raises(ValueError, match="saved compactly"):
+        loaded.predict(X_test, return_std=True)
+    assert loaded[-1].regressor.sigma_ == model[-1].sigma_
+    loaded[-1].block_size = 50  # three blocks, the last one partial
+    # block sums change the order of additions: 1e-8 relative (measured 2e-10)
+    np.testing.assert_allclose(loaded.predict(X_test), model.predict(X_test), rtol=1e-8)
+    # the fitted model in memory keeps its representations
+    assert model[-1].X_fit_.shape[0] == 120
+
+
+def test_molecules_that_are_not_the_training_ones_are_refused(kernel_model, tmp_path):
+    model, X_train, _ = kernel_model
+    saved = SavedModel(model, "U_atomization", "kcal/mol")
+    with pytest.raises(ValueError, match=r"training molecule \d+ is not the one"):
+        save_model(saved, tmp_path / "m", molecules=X_train[::-1])
+    with pytest.raises(ValueError, match="119 training molecules given for a model fitted on 120"):
+        save_model(saved, tmp_path / "m", molecules=X_train[:-1])
+
+
+def test_molecules_for_a_model_without_kernel_are_refused(qm9_subset, tmp_path):
+    X, y = qm9_subset
+    model = make_model("cm_nystroem:krr__n_landmarks=20").fit(X[:60], y[:60])
+    with pytest.raises(ValueError, match="only a kernel ridge pipeline"):
+        save_model(SavedModel(model, "U", "kcal/mol"), tmp_path / "m", molecules=X[:60])
+
+
+def test_compact_model_is_not_refitted(kernel_model, tmp_path):
+    model, X_train, _ = kernel_model
+    path = save_model(SavedModel(model, "U", "kcal/mol"), tmp_path / "m", molecules=X_train)
+    with pytest.raises(TypeError, match="only predicts"):
+        load_model(path).estimator.fit(X_train, np.zeros(len(X_train)))

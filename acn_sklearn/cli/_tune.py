@@ -8,6 +8,9 @@ import sys
 from ..registry import MODEL_NAMES
 from ._common import add_protocol_arguments, load_data, positive_int
 
+#: make_storage's defaults (acn_sklearn.tuning imports optuna: not at start-up).
+HEARTBEAT_INTERVAL, MAX_RETRY = 60, 3
+
 
 def run(args: argparse.Namespace) -> int:
     """Tune one model, refit the best configuration and score it on the held-out set."""
@@ -18,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from ..protocol import held_out_split
     from ..registry import model_entry
     from ..tuning import (
+        make_storage,
         open_study,
         report_trials,
         study_direction,
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     study_name = args.study_name or f"{name}-{args.target}-N{args.n_train}"
     network = entry.kind == "network"
     study = open_study(
-        storage,
+        make_storage(storage, heartbeat_interval=args.heartbeat or None, max_retry=args.max_retry),
         study_name,
         direction=study_direction(args.model),
         resume=args.resume,
@@ -124,6 +128,21 @@ def register(commands) -> None:
     tune.add_argument("--cv", type=positive_int, default=5, help="CV folds (kernel models)")
     tune.add_argument(
         "--storage", help="Optuna storage URL, or journal:PATH (default: sqlite:///OUTPUT/study.db)"
+    )
+    tune.add_argument(
+        "--heartbeat",
+        type=int,
+        default=HEARTBEAT_INTERVAL,
+        metavar="SECONDS",
+        help="database storages: a running trial records a heartbeat this often; a trial "
+        "silent for twice as long (its worker killed) is run again by the next trial any "
+        "worker starts; 0: no heartbeat (default: %(default)s)",
+    )
+    tune.add_argument(
+        "--max-retry",
+        type=int,
+        default=MAX_RETRY,
+        help="runs again of a trial whose worker died (default: %(default)s)",
     )
     tune.add_argument("--study-name", help="default: MODEL-TARGET-NN_TRAIN")
     tune.add_argument("--resume", action="store_true", help="add trials to an existing study")

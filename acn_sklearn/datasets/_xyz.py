@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,8 +22,9 @@ def load_xyz(
 ) -> Bunch:
     """Load molecules from .xyz/.extxyz files, and optionally one target.
 
-    Every frame of every file is read, in order. Each molecule is named by its
-    ``name`` or ``smiles`` property, else ``file:frame``.
+    Every frame of every file is read, in order. Each molecule is named by the
+    comment line of a plain xyz file, the ``name`` or ``smiles`` property of an
+    extended one, else ``file:frame``; errors about a molecule give its name.
 
     Parameters
     ----------
@@ -51,7 +53,7 @@ def load_xyz(
     ------
     ValueError
         For a file that is not valid xyz or holds an invalid molecule (naming
-        the file and the molecule's frame in it), a molecule that lacks the
+        the file, the molecule's frame in it and its name), a molecule that lacks the
         target or whose value is not finite, or a CSV that lacks the column or
         has another number of rows.
     """
@@ -60,13 +62,21 @@ def load_xyz(
     molecules, names = [], []
     for path in paths:
         frames = read_xyz(path)
+        named = [
+            str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}")))
+            for frame, atoms in enumerate(frames)
+        ]
         try:
             check_molecules(frames)
-        except ValueError as error:  # "molecule i: ..." -> which file holds it
-            raise ValueError(f"{path}: {error}") from None
-        for frame, atoms in enumerate(frames):
-            molecules.append(atoms)
-            names.append(str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}"))))
+        except ValueError as error:  # "molecule i: ..." -> the file and the molecule's name
+            message = str(error)
+            numbered = re.match(r"molecule (\d+):", message)
+            if numbered:
+                i = int(numbered[1])
+                message = f"molecule {i} ({named[i]}):{message[numbered.end() :]}"
+            raise ValueError(f"{path}: {message}") from None
+        molecules.extend(frames)
+        names.extend(named)
     X = to_array(molecules)
     y = None
     if targets_csv is not None:

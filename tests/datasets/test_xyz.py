@@ -59,7 +59,8 @@ def test_an_invalid_molecule_is_named_with_its_file(two_files, tmp_path):
     first, _ = two_files
     clash = tmp_path / "clash.xyz"
     write(clash, [Atoms("H2", [[0, 0, 0], [0, 0, 0.1]])], format="xyz")
-    with pytest.raises(ValueError, match=rf"^{clash}: molecule 0: atoms 0 and 1 are 0.1 A apart"):
+    pattern = rf"^{clash}: molecule 0 \({clash}:0\): atoms 0 and 1 are 0.1 A apart"
+    with pytest.raises(ValueError, match=pattern):
         load_xyz([first, clash])
 
 
@@ -79,3 +80,20 @@ def test_a_per_atom_property_gives_one_value_per_atom(tmp_path, qm9_subset_atoms
     write(path, molecules, format="extxyz")
     with pytest.raises(ValueError, match=r"molecule 0 \(.*\): per-atom property 'vector_like'"):
         load_xyz(path, "vector_like")
+
+
+PLAIN = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+
+
+def test_plain_xyz_comment_lines_name_the_molecules(tmp_path):
+    path = tmp_path / "named.xyz"
+    comments = ["water, gas phase", "", "gdb 1\t2.5"]
+    path.write_text("".join(PLAIN.format(comment) for comment in comments))
+    assert list(load_xyz(path).names) == ["water, gas phase", f"{path}:1", "gdb 1\t2.5"]
+
+
+def test_an_invalid_molecule_is_named_by_its_comment_line(tmp_path):
+    path = tmp_path / "clash.xyz"
+    path.write_text(PLAIN.format("water") + "2\nsqueezed H2\nH 0 0 0\nH 0 0 0.1\n")
+    with pytest.raises(ValueError, match=rf"^{path}: molecule 1 \(squeezed H2\): atoms 0 and 1"):
+        load_xyz(path)
