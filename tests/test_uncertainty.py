@@ -256,3 +256,11 @@ def test_std_scale_and_calibration_curve():
     expected, observed = calibration_curve(rng.normal(0, std), std, [0.5, 0.9, 0.954])
     np.testing.assert_allclose(observed, expected, atol=5e-3)
     np.testing.assert_allclose(expected[2], erf(2 / np.sqrt(2)), atol=5e-4)
+
+
+def test_a_weight_averaged_network_has_a_std_too(qm9_subset):
+    X, y = qm9_subset
+    model = ACNRegressor(ema_decay=0.9, max_epochs=2, random_state=0, **TINY).fit(X[:80], y[:80])
+    mean, std = model.predict(X[80:90], return_std=True)
+    np.testing.assert_allclose(mean, model.predict(X[80:90]), rtol=1e-6)
+    assert np.all(np.isfinite(std)) and np.all(std > 0)

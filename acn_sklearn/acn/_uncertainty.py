@@ -62,9 +62,14 @@ def network_outputs(regressor, dataset: MoleculeDataset):
     module = regressor.module_
     network = module.average if isinstance(module, AveragedNetwork) else module
     captured = []
-    hook = network.head[-1].register_forward_hook(
-        lambda _, inputs, output: captured.append((inputs[0], output))
-    )
+
+    def capture(_, inputs, output):
+        if not output.requires_grad:  # the weight average's frozen copy
+            output = output.detach().requires_grad_()
+        captured.append((inputs[0], output))
+        return output
+
+    hook = network.head[-1].register_forward_hook(capture)
     ys, features, targets = [], [], []
     module.eval()
     try:
