@@ -4,6 +4,7 @@ user's own molecules from .xyz files."""
 from ._qm9 import (
     QM9_MAX_ATOMS,
     QM9_PROPERTIES,
+    QM9_TARGET_KINDS,
     TARGET_NAMES,
     TARGET_UNITS,
     get_data_home,
@@ -14,6 +15,7 @@ from ._xyz import load_xyz
 __all__ = [
     "QM9_MAX_ATOMS",
     "QM9_PROPERTIES",
+    "QM9_TARGET_KINDS",
     "TARGET_NAMES",
     "TARGET_UNITS",
     "get_data_home",

@@ -17,6 +17,7 @@ from sklearn.utils import Bunch, check_random_state
 __all__ = [
     "QM9_MAX_ATOMS",
     "QM9_PROPERTIES",
+    "QM9_TARGET_KINDS",
     "TARGET_NAMES",
     "TARGET_UNITS",
     "get_data_home",
@@ -57,6 +58,24 @@ ATOM_REFERENCE_ENERGIES = {
 TARGET_NAMES = list(QM9_PROPERTIES) + [f"{e}_atomization" for e in ATOM_REFERENCE_ENERGIES]
 TARGET_UNITS = {name: unit for name, (_, unit, _) in QM9_PROPERTIES.items()} | {
     f"{e}_atomization": "kcal/mol" for e in ATOM_REFERENCE_ENERGIES
+}
+
+#: Per-atom targets: name -> unit. ``load_qm9`` returns one alone as y of shape
+#: (n_molecules, 29), aligned with the atoms of X (0 at padding).
+ATOMIC_TARGETS = {"mulliken_charges": "e"}
+TARGET_UNITS |= ATOMIC_TARGETS
+
+#: How each target grows with the molecule: "extensive" (a sum over atoms: energies,
+#: alpha, zpve, Cv), "intensive" (orbital energies), "dipole", "spatial_extent",
+#: "rotational" (A, B, C: fixed by the geometry and the masses) or "atomic" (one
+#: value per atom).
+QM9_TARGET_KINDS = {
+    **dict.fromkeys(TARGET_NAMES, "extensive"),
+    **dict.fromkeys(["homo", "lumo", "gap"], "intensive"),
+    "mu": "dipole",
+    "r2": "spatial_extent",
+    **dict.fromkeys(["A", "B", "C"], "rotational"),
+    **dict.fromkeys(ATOMIC_TARGETS, "atomic"),
 }
 
 N_MOLECULES = 130_831
@@ -257,7 +276,9 @@ def load_qm9(
         (n_molecules,), a list gives (n_molecules, n_targets), None gives all
         properties. Names: ``A, B, C, mu, alpha, homo, lumo, gap, r2, zpve, U0,
         U, H, G, Cv, U0_atomization, U_atomization, H_atomization,
-        G_atomization`` (units in ``Bunch.target_units``).
+        G_atomization`` (units in ``Bunch.target_units``), or, alone, the
+        per-atom ``mulliken_charges``: y of shape (n_molecules, 29) aligned
+        with the atoms of ``data``, 0 at padding.
     n_molecules : int, optional
         Return a random subset of this many molecules (in random order) instead
         of all 130,831 in file order.
@@ -298,7 +319,15 @@ def load_qm9(
     )
     unknown = [name for name in names if name not in TARGET_UNITS]
     if unknown or not names:
-        raise ValueError(f"unknown QM9 target(s) {unknown}; choose from {TARGET_NAMES}")
+        raise ValueError(
+            f"unknown QM9 target(s) {unknown}; choose from {TARGET_NAMES + list(ATOMIC_TARGETS)}"
+        )
+    atomic = [name for name in names if name in ATOMIC_TARGETS]
+    if atomic and not isinstance(target, str):
+        raise ValueError(
+            f"the per-atom target {atomic[0]!r} must be asked for alone (target={atomic[0]!r}): "
+            "its y has one column per atom"
+        )
     arrays = _load_arrays(data_home)
     if n_molecules is not None:
         if not 1 <= n_molecules <= N_MOLECULES:
@@ -306,10 +335,13 @@ def load_qm9(
         rng = check_random_state(random_state)
         rows = rng.choice(N_MOLECULES, size=n_molecules, replace=False)
         arrays = {name: values[rows] for name, values in arrays.items()}
-    table = _target_table(arrays)
-    y = np.column_stack([table[name] for name in names])
-    if isinstance(target, str):
-        y = y[:, 0]
+    if atomic:
+        y = arrays[target]
+    else:
+        table = _target_table(arrays)
+        y = np.column_stack([table[name] for name in names])
+        if isinstance(target, str):
+            y = y[:, 0]
     if return_X_y:
         return arrays["X"], y
     return Bunch(
