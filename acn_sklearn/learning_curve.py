@@ -31,20 +31,25 @@ from . import __version__
 from .domain import DomainWarning
 from .molecules import elements_in
 from .protocol import held_out_split
-from .registry import make_model, set_elements
+from .registry import make_model, model_entry, set_elements
+from .scoring import mean_absolute_error
 
 __all__ = ["Cell", "run_cells"]
 
 
 class _RecordingMAE:
-    """An MAE scorer (sklearn's sign convention) that keeps the test predictions."""
+    """An MAE scorer (sklearn's sign convention) that keeps the test predictions.
 
-    def __init__(self):
+    ``atomic``: per-atom targets, scored over the real atoms of X only.
+    """
+
+    def __init__(self, atomic=False):
+        self.atomic = atomic
         self.predictions = None
 
     def __call__(self, estimator, X, y):
         self.predictions = np.asarray(estimator.predict(X))
-        return -float(np.mean(np.abs(self.predictions - y)))
+        return -mean_absolute_error(y, self.predictions, X=X if self.atomic else None)
 
 
 def _cell_model(spec: str, repeat: int):
@@ -71,7 +76,7 @@ def _model_key(spec: str, repeat: int) -> str:
 
 def _run_cell(spec: str, repeat: int, model_key: str, X, y, train: np.ndarray, test: np.ndarray):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
-    scorer = _RecordingMAE()
+    scorer = _RecordingMAE(atomic=model_entry(spec).targets == "atomic")
     with warnings.catch_warnings():
         # At small N some held-out molecules of the same data set are larger than every
         # training molecule: measuring that is the point of the curve, not a user's
@@ -132,7 +137,9 @@ def run_cells(
     X : ndarray of shape (n_molecules, max_atoms, 4)
         All molecules (test set and training pool).
     y : ndarray of shape (n_molecules,) or (n_molecules, n_targets)
-        Their targets.
+        Their targets; for models of per-atom targets (catalogue entries with
+        ``targets="atomic"``), shape (n_molecules, max_atoms) aligned with the
+        atoms of X, and the MAE is over real atoms only.
     repeats : int, default=1
         Training subsets per N (different molecules, same test set).
     n_test : int, default=2000
