@@ -4,8 +4,8 @@ On the fixed split (`common.held_out_split`: 2,000 test molecules, the learning-
 protocol, repeat 0), each kernel model is fitted once per N on all 12 targets at once
 (y of shape (N, 12): one kernel, one factorisation; sigma and alpha chosen jointly by
 leave-one-out on the targets in their own standard deviations, the per-target baseline
-from `QM9_TARGET_KINDS`: the element baseline for extensive targets, the mean for the
-others). ACN is fitted once per target. Test MAEs are reported in the literature's units
+from `QM9_TARGET_KINDS`: the element baseline for extensive targets and r2, the mean for
+the others). ACN is fitted once per target. Test MAEs are reported in the literature's units
 (energies in meV).
 
 Every cell (kernel model and N, or ACN, N and target) is stored in a JSON file as soon as
@@ -126,7 +126,8 @@ def report(results):
         "targets together (one kernel and one factorisation; sigma and alpha chosen by "
         "leave-one-out on the training molecules, jointly for all targets with each "
         "target's error in its own standard deviations; CM keeps its fixed sigma and alpha); "
-        "the element baseline for extensive targets, the training mean for the others "
+        "the element baseline for extensive targets and r2, the training mean for homo, "
+        "lumo, gap and mu "
         '(`baseline="auto"` with the targets\' `QM9_TARGET_KINDS`). ACN: one fit per '
         "target. Energies in meV (1 hartree = 27211.386 meV).",
         "",
