@@ -21,12 +21,15 @@ _PUBLIC = {
     "DeepEnsembleRegressor": ".ensemble",
     "KernelRidgeRegressor": ".kernel_ridge",
     "NystroemKernelRidge": ".kernel_ridge",
+    "AtomKernelRidge": ".kernel_ridge",
     "ElementBaselinePipeline": ".pipelines",
     "make_cm_krr": ".pipelines",
     "make_slatm_krr": ".pipelines",
     "make_fchl19_krr": ".pipelines",
+    "make_fchl19_atom_krr": ".pipelines",
     "make_cm_nystroem": ".pipelines",
     "make_slatm_nystroem": ".pipelines",
+    "RotationalConstants": ".properties",
 }
 
 __all__ = ["__version__", *_PUBLIC]

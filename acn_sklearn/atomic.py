@@ -5,7 +5,8 @@ dimensions of the canonical molecule array ``X``: ``y[m, a]`` belongs to atom
 ``a`` of molecule ``m``, and the padding rows of ``X`` carry zeros (as
 :func:`~acn_sklearn.datasets.load_qm9` returns ``mulliken_charges``). Models
 predict the same shape, zero at padding, and are scored over the real atoms
-only.
+only (:func:`acn_sklearn.scoring.mean_absolute_error` with ``X``,
+:func:`acn_sklearn.scoring.mae_scorer` with ``atomic=True``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import r2_score
 
-from .molecules import check_molecules, checked
-
-__all__ = ["atom_mae", "atom_r2", "check_atom_targets", "neg_atom_mae_scorer"]
+__all__ = ["atom_r2", "check_atom_targets"]
 
 
 def check_atom_targets(y, X: np.ndarray) -> np.ndarray:
@@ -57,23 +56,6 @@ def check_atom_targets(y, X: np.ndarray) -> np.ndarray:
     return y
 
 
-def atom_mae(y_true, y_pred, X: np.ndarray) -> float:
-    """Mean absolute error over the real atoms of ``X`` (padding left out).
-
-    Parameters
-    ----------
-    y_true, y_pred : array-like of shape (n_molecules, max_atoms)
-    X : ndarray of shape (n_molecules, max_atoms, 4)
-        Canonical molecules.
-
-    Returns
-    -------
-    float
-    """
-    real = np.asarray(X)[:, :, 0] > 0
-    return float(np.mean(np.abs(np.asarray(y_pred)[real] - np.asarray(y_true)[real])))
-
-
 def atom_r2(y_true, y_pred, X: np.ndarray) -> float:
     """Coefficient of determination R^2 over the real atoms of ``X`` (padding left out).
 
@@ -89,23 +71,3 @@ def atom_r2(y_true, y_pred, X: np.ndarray) -> float:
     """
     real = np.asarray(X)[:, :, 0] > 0
     return float(r2_score(np.asarray(y_true)[real], np.asarray(y_pred)[real]))
-
-
-def neg_atom_mae_scorer(estimator, X, y) -> float:
-    """Scorer (``scoring=`` of scikit-learn): minus the MAE over real atoms.
-
-    Parameters
-    ----------
-    estimator : fitted model of atomic targets
-    X : array-like of shape (n_molecules, max_atoms, 4)
-        Canonical molecules (padding rows are all zero).
-    y : array-like of shape (n_molecules, max_atoms)
-
-    Returns
-    -------
-    float
-        ``-atom_mae(y, estimator.predict(X), X)``, larger is better.
-    """
-    X = check_molecules(X)
-    with checked(X):
-        return -atom_mae(y, estimator.predict(X), X)

@@ -41,20 +41,25 @@ from .domain import DomainWarning
 from .kernel_ridge._memory import available_memory
 from .molecules import elements_in
 from .protocol import held_out_split
-from .registry import make_model, set_elements, set_target
+from .registry import make_model, model_entry, set_elements, set_target
+from .scoring import mean_absolute_error
 
 __all__ = ["Cell", "cell_memory", "run_cells"]
 
 
 class _RecordingMAE:
-    """An MAE scorer (sklearn's sign convention) that keeps the test predictions."""
+    """An MAE scorer (sklearn's sign convention) that keeps the test predictions.
 
-    def __init__(self):
+    ``atomic``: per-atom targets, scored over the real atoms of X only.
+    """
+
+    def __init__(self, atomic=False):
+        self.atomic = atomic
         self.predictions = None
 
     def __call__(self, estimator, X, y):
         self.predictions = np.asarray(estimator.predict(X))
-        return -float(np.mean(np.abs(self.predictions - y)))
+        return -mean_absolute_error(y, self.predictions, X=X if self.atomic else None)
 
 
 def _cell_model(spec: str, repeat: int, target: str | None = None):
@@ -93,7 +98,7 @@ def _run_cell(
     target: str | None = None,
 ):
     """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
-    scorer = _RecordingMAE()
+    scorer = _RecordingMAE(atomic=model_entry(spec).targets == "atomic")
     # The one split runs here, not as a task of an enclosing parallel backend (Dask
     # would score on a copy of the scorer, and the predictions would be lost).
     with warnings.catch_warnings(), parallel_config(backend="sequential"):
@@ -236,7 +241,9 @@ def run_cells(
     X : ndarray of shape (n_molecules, max_atoms, 4)
         All molecules (test set and training pool).
     y : ndarray of shape (n_molecules,) or (n_molecules, n_targets)
-        Their targets.
+        Their targets; for models of per-atom targets (catalogue entries with
+        ``targets="atomic"``), shape (n_molecules, max_atoms) aligned with the
+        atoms of X, and the MAE is over real atoms only.
     repeats : int, default=1
         Training subsets per N (different molecules, same test set).
     n_test : int, default=2000

@@ -24,9 +24,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .datasets import QM9_MAX_ATOMS
+from .datasets import QM9_MAX_ATOMS, TARGET_KINDS
 from .domain import TrainingDomain
-from .kernel_ridge import KernelRidgeRegressor, NystroemKernelRidge
+from .kernel_ridge import AtomKernelRidge, KernelRidgeRegressor, NystroemKernelRidge
 from .molecules import (
     check_molecules,
     check_targets,
@@ -41,10 +41,15 @@ __all__ = [
     "ElementBaselinePipeline",
     "make_cm_krr",
     "make_cm_nystroem",
+    "make_fchl19_atom_krr",
     "make_fchl19_krr",
     "make_slatm_krr",
     "make_slatm_nystroem",
 ]
+
+
+#: Target kinds that grow with the atoms, for which ``baseline="auto"`` counts elements.
+_SUMMED_KINDS = {"extensive", "spatial_extent"}
 
 
 class ElementBaselinePipeline(Pipeline):
@@ -52,17 +57,27 @@ class ElementBaselinePipeline(Pipeline):
 
     Before the steps are fitted, ``y`` is fitted by least squares to the number
     of atoms of each element plus a constant (a "dressed atom" model); the steps
-    learn the rest, and predictions add the baseline back. Everything else is a
-    :class:`sklearn.pipeline.Pipeline`: nested parameters (``krr__sigma``),
-    slicing, ``memory``.
+    learn the rest, and predictions add the baseline back. A sum over atoms
+    suits extensive targets (energies); for intensive ones (HOMO, LUMO, gap) a
+    molecule of more atoms is not more of anything, and the baseline is their
+    mean instead. Everything else is a :class:`sklearn.pipeline.Pipeline`:
+    nested parameters (``krr__sigma``), slicing, ``memory``.
 
     Parameters
     ----------
     steps : list of (str, estimator)
         A representation transformer, then a regressor; or only a regressor
         of molecules (:func:`make_cm_nystroem`).
-    baseline : {"elements"} or None, default="elements"
+    baseline : {"auto", "elements", "mean"} or None, default="auto"
+        ``"elements"``: the per-element baseline for every target; ``"mean"``:
+        the training mean; ``"auto"``: per target from its kind
+        (:data:`~acn_sklearn.datasets.TARGET_KINDS` of ``target``), the
+        per-element baseline for extensive targets and the spatial extent r2
+        (which grows with the molecule), the mean for the others;
         None: a plain Pipeline.
+    target : str or list of str, default=None
+        The QM9 names of y's columns (one name for 1-D y), read by
+        ``baseline="auto"``; None: every target is taken as extensive.
     transform_input, memory, verbose
         As for :class:`sklearn.pipeline.Pipeline`.
 
@@ -71,7 +86,11 @@ class ElementBaselinePipeline(Pipeline):
     baseline_elements_ : ndarray of int
         Elements counted by the baseline (those of the training molecules).
     baseline_coef_ : ndarray of shape (n_elements + 1,) or (n_elements + 1, n_targets)
-        Energy per atom of each element, then the constant.
+        Energy per atom of each element, then the constant; for a target with
+        the mean baseline, zeros then the mean; all zeros with ``baseline=None``.
+    baseline_kinds_ : list of str
+        ``"elements"`` or ``"mean"``, the baseline of each target (empty with
+        ``baseline=None``).
     training_domain_ : TrainingDomain
         What the training molecules covered, and, when the last step
         calibrates its standard deviation on leave-one-out molecules
@@ -82,14 +101,41 @@ class ElementBaselinePipeline(Pipeline):
 
     _parameter_constraints: ClassVar[dict] = {
         **Pipeline._parameter_constraints,
-        "baseline": [StrOptions({"elements"}), None],
+        "baseline": [StrOptions({"auto", "elements", "mean"}), None],
+        "target": [str, list, tuple, None],
     }
 
     def __init__(
-        self, steps, *, baseline="elements", transform_input=None, memory=None, verbose=False
+        self,
+        steps,
+        *,
+        baseline="auto",
+        target=None,
+        transform_input=None,
+        memory=None,
+        verbose=False,
     ):
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
         self.baseline = baseline
+        self.target = target
+
+    def _baseline_kinds(self, y):
+        """``"elements"`` or ``"mean"`` for each column of y."""
+        n_targets = 1 if y.ndim == 1 else y.shape[1]
+        if self.baseline != "auto":
+            return [self.baseline] * n_targets
+        if self.target is None:
+            return ["elements"] * n_targets
+        names = [self.target] if isinstance(self.target, str) else list(self.target)
+        if len(names) != n_targets or isinstance(self.target, str) != (y.ndim == 1):
+            raise ValueError(
+                f"target={self.target!r} must name each column of y, which has shape {y.shape}"
+            )
+        unknown = [name for name in names if name not in TARGET_KINDS]
+        if unknown:
+            raise ValueError(f"unknown QM9 target(s) {unknown} in target")
+        kinds = [TARGET_KINDS[name] for name in names]
+        return ["elements" if kind in _SUMMED_KINDS else "mean" for kind in kinds]
 
     def _design(self, X):
         return np.column_stack([element_counts(X, self.baseline_elements_), np.ones(len(X))])
@@ -118,7 +164,16 @@ class ElementBaselinePipeline(Pipeline):
         X = check_molecules(X)
         y = check_targets(y, len(X))
         self.baseline_elements_ = elements_in(X)
-        self.baseline_coef_ = element_baseline(self._design(X), y)
+        self.baseline_kinds_ = [] if self.baseline is None else self._baseline_kinds(y)
+        design = self._design(X)
+        columns = y.reshape(len(y), -1)
+        coef = np.zeros((design.shape[1], columns.shape[1]))
+        for j, kind in enumerate(self.baseline_kinds_):
+            if kind == "elements":
+                coef[:, j] = element_baseline(design, columns[:, j])
+            else:
+                coef[-1, j] = columns[:, j].mean()
+        self.baseline_coef_ = coef.reshape(design.shape[1], *y.shape[1:])
         domain = TrainingDomain.of(X)
         with checked(X):
             super().fit(X, y - self._baseline(X), **params)
@@ -275,6 +330,38 @@ def make_fchl19_krr(**params) -> ElementBaselinePipeline:
                 ),
             ),
         ]
+    )
+    return model.set_params(**params)
+
+
+def make_fchl19_atom_krr(**params) -> AtomKernelRidge:
+    """FCHL19 atomic environments + per-element Gaussian KRR of per-atom targets (charges).
+
+    Parameters
+    ----------
+    **params
+        Parameters set on the model, e.g. ``molecule_total=None`` (no charge
+        constraint), ``representation__n_jobs=2``, ``sigma=[1.0, 2.0]``.
+
+    Returns
+    -------
+    AtomKernelRidge
+        ``AtomKernelRidge(FCHL19(rcut=4.5, acut=4.5), sigma="auto",
+        alpha="auto", molecule_total=0.0)``: each atom's target from its FCHL19
+        environment, compared with the training atoms of its element only, after
+        their mean; sigma and alpha by leave-one-out per element on the training
+        atoms; the predicted charges of each molecule shifted to sum to 0, the
+        total charge of QM9's neutral molecules. y and predictions have shape
+        (n_molecules, max_atoms), aligned with the atoms of X.
+
+    Examples
+    --------
+    >>> from acn_sklearn import make_fchl19_atom_krr
+    >>> make_fchl19_atom_krr().get_params()["molecule_total"]
+    0.0
+    """
+    model = AtomKernelRidge(
+        FCHL19(rcut=4.5, acut=4.5), sigma="auto", alpha="auto", molecule_total=0.0
     )
     return model.set_params(**params)
 

@@ -51,9 +51,10 @@ class ModelEntry:
         Dotted path of the function or class that builds the estimator from
         keyword parameters; imported on first use, so the command line starts
         without torch or qmllib.
-    kind : {"kernel", "network"}
+    kind : {"kernel", "network", "exact"}
         Kernel models are tuned by k-fold cross-validation, networks on their
-        validation split with pruning.
+        validation split with pruning; exact models compute the property from
+        the geometry and have nothing to tune.
     search_space : mapping
         Parameter name (nested for pipelines: ``krr__sigma``) -> Optuna distribution.
     in_default_curve : bool
@@ -65,13 +66,13 @@ class ModelEntry:
         What the model predicts: molecular targets (y of shape (n_molecules,)
         or (n_molecules, n_targets)) or per-atom ones (y of shape
         (n_molecules, max_atoms), scored over real atoms only, see
-        :mod:`acn_sklearn.atomic`).
+        :mod:`acn_sklearn.scoring`).
     """
 
     name: str
     label: str
     factory: str
-    kind: Literal["kernel", "network"]
+    kind: Literal["kernel", "network", "exact"]
     search_space: Mapping[str, BaseDistribution]
     in_default_curve: bool = True
     paper_table_1: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
@@ -191,6 +192,27 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "krr__sigma": FloatDistribution(10.0, 1e5, log=True),
                 "krr__alpha": FloatDistribution(1e-12, 1e-4, log=True),
             },
+            in_default_curve=False,
+        ),
+        ModelEntry(
+            name="fchl19_atom",
+            label="FCHL19 (atomic)",
+            factory="acn_sklearn.pipelines.make_fchl19_atom_krr",
+            kind="kernel",
+            # sigma and alpha are chosen by leave-one-out per element inside every fit.
+            search_space={
+                "representation__rcut": FloatDistribution(3.5, 8.0),
+                "representation__acut": FloatDistribution(3.5, 8.0),
+            },
+            in_default_curve=False,
+            targets="atomic",
+        ),
+        ModelEntry(
+            name="rotational",
+            label="Rotational constants",
+            factory="acn_sklearn.properties.RotationalConstants",
+            kind="exact",
+            search_space={},
             in_default_curve=False,
         ),
     ]

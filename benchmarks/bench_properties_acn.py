@@ -28,11 +28,11 @@ import numpy as np
 from common import DOCS, N_TEST, TEST_SEED, write_report
 
 from acn_sklearn import ACNAtomRegressor, ACNRegressor
-from acn_sklearn.atomic import atom_mae
 from acn_sklearn.datasets import TARGET_UNITS, load_qm9
 from acn_sklearn.domain import DomainWarning
 from acn_sklearn.molecules import elements_in
 from acn_sklearn.protocol import held_out_split
+from acn_sklearn.scoring import mean_absolute_error
 
 CELLS = [
     "mu:dipole",
@@ -59,12 +59,12 @@ def run_cell(cell: str, qm9, train, test, max_epochs: int, seed: int) -> dict:
     if head == "atomic":
         y = qm9.mulliken_charges
         model = ACNAtomRegressor(**common).fit(X[train], y[train])
-        mae = atom_mae(y[test], model.predict(X[test]), X[test])
+        mae = mean_absolute_error(y[test], model.predict(X[test]), X=X[test])
         # The per-element mean charge of the training atoms alone.
         baseline = model.statistics_.element_baseline.numpy()[:, 0]
         species = np.searchsorted(model.elements_, X[test][:, :, 0].astype(int))
         real = X[test][:, :, 0] > 0
-        reference = atom_mae(y[test], np.where(real, baseline[species], 0), X[test])
+        reference = mean_absolute_error(y[test], np.where(real, baseline[species], 0), X=X[test])
         unit = "e"
     else:
         y = qm9.target[:, qm9.target_names.index(target)]

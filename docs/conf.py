@@ -256,6 +256,8 @@ def _write_search_spaces() -> None:
 
     blocks = []
     for model, entry in CATALOGUE.items():
+        if not entry.search_space:  # an exact model: nothing to tune
+            continue
         rows = "".join(
             f"   * - ``{name}``\n     - {describe(dist)}\n"
             for name, dist in entry.search_space.items()

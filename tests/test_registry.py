@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from acn_sklearn import ACNRegressor
+from acn_sklearn import (
+    ACNAtomRegressor,
+    ACNRegressor,
+    AtomKernelRidge,
+    KernelRidgeRegressor,
+    RotationalConstants,
+)
 from acn_sklearn.registry import MODEL_NAMES, make_model, parse_model_spec
 
 
@@ -49,9 +55,11 @@ def test_every_name_builds_a_fresh_estimator():
 
 
 def test_set_elements_reaches_every_step_but_keeps_explicit_choices():
-    from acn_sklearn.registry import set_elements
+    from acn_sklearn.registry import CATALOGUE, set_elements
 
     for name in MODEL_NAMES:
+        if CATALOGUE[name].kind == "exact":  # computed from the geometry: nothing to declare
+            continue
         model = set_elements(make_model(name), [1, 6, 7, 8, 9])
         declared = {k: v for k, v in model.get_params().items() if k.endswith("elements")}
         assert declared and all(v == (1, 6, 7, 8, 9) for v in declared.values()), name
@@ -90,7 +98,10 @@ def test_every_entry_builds_its_kind_and_searches_its_own_parameters():
     for name, entry in CATALOGUE.items():
         model = entry.make()
         assert entry.name == name
-        assert entry.kind == ("network" if isinstance(model, ACNRegressor) else "kernel")
+        kind = "network" if isinstance(model, ACNRegressor) else "kernel"
+        assert entry.kind == ("exact" if isinstance(model, RotationalConstants) else kind), name
+        atomic = isinstance(model, AtomKernelRidge | ACNAtomRegressor)
+        assert entry.targets == ("atomic" if atomic else "molecular"), name
         assert set(entry.search_space) <= set(model.get_params()), name
         for spec in entry.paper_table_1:
             assert parse_model_spec(spec)[0] == name
@@ -124,6 +135,7 @@ def test_set_target_names_qm9_targets_to_models_that_read_them():
     assert set_target(make_model("acn"), "mu").target == "mu"
     assert set_target(make_model("acn"), "my_energy").target is None  # no known kind
     assert set_target(make_model("acn", target="gap"), "mu").target == "gap"  # explicit wins
-    kernel = make_model("slatm")
-    before = repr(kernel.get_params())
-    assert repr(set_target(kernel, "mu").get_params()) == before
+    assert set_target(make_model("slatm"), "mu").target == "mu"  # the baseline's kind
+    plain = KernelRidgeRegressor()  # nothing reads a target
+    before = repr(plain.get_params())
+    assert repr(set_target(plain, "mu").get_params()) == before

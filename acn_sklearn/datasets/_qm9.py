@@ -60,6 +60,12 @@ TARGET_UNITS = {name: unit for name, (_, unit, _) in QM9_PROPERTIES.items()} | {
     f"{e}_atomization": "kcal/mol" for e in ATOM_REFERENCE_ENERGIES
 }
 
+#: Per-atom targets: name -> unit. ``load_qm9`` returns one alone as y of shape
+#: (n_molecules, 29), aligned with the atoms of X (0 at padding).
+ATOMIC_TARGETS = {"mulliken_charges": "e"}
+TARGET_UNITS |= ATOMIC_TARGETS
+
+
 #: How each QM9 target depends on the molecule, for models that build this into their
 #: output (e.g. ``ACNRegressor(head="auto")``):
 #:
@@ -291,7 +297,9 @@ def load_qm9(
         (n_molecules,), a list gives (n_molecules, n_targets), None gives all
         properties. Names: ``A, B, C, mu, alpha, homo, lumo, gap, r2, zpve, U0,
         U, H, G, Cv, U0_atomization, U_atomization, H_atomization,
-        G_atomization`` (units in ``Bunch.target_units``).
+        G_atomization`` (units in ``Bunch.target_units``), or, alone, the
+        per-atom ``mulliken_charges``: y of shape (n_molecules, 29) aligned
+        with the atoms of ``data``, 0 at padding.
     n_molecules : int, optional
         Return a random subset of this many molecules (in random order) instead
         of all 130,831 in file order.
@@ -332,7 +340,15 @@ def load_qm9(
     )
     unknown = [name for name in names if name not in TARGET_UNITS]
     if unknown or not names:
-        raise ValueError(f"unknown QM9 target(s) {unknown}; choose from {TARGET_NAMES}")
+        raise ValueError(
+            f"unknown QM9 target(s) {unknown}; choose from {TARGET_NAMES + list(ATOMIC_TARGETS)}"
+        )
+    atomic = [name for name in names if name in ATOMIC_TARGETS]
+    if atomic and not isinstance(target, str):
+        raise ValueError(
+            f"the per-atom target {atomic[0]!r} must be asked for alone (target={atomic[0]!r}): "
+            "its y has one column per atom"
+        )
     arrays = _load_arrays(data_home)
     if n_molecules is not None:
         if not 1 <= n_molecules <= N_MOLECULES:
@@ -340,10 +356,13 @@ def load_qm9(
         rng = check_random_state(random_state)
         rows = rng.choice(N_MOLECULES, size=n_molecules, replace=False)
         arrays = {name: values[rows] for name, values in arrays.items()}
-    table = _target_table(arrays)
-    y = np.column_stack([table[name] for name in names])
-    if isinstance(target, str):
-        y = y[:, 0]
+    if atomic:
+        y = arrays[target]
+    else:
+        table = _target_table(arrays)
+        y = np.column_stack([table[name] for name in names])
+        if isinstance(target, str):
+            y = y[:, 0]
     if return_X_y:
         return arrays["X"], y
     return Bunch(

@@ -75,11 +75,15 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         The alpha of the fitted model.
     cv_results_ : dict of ndarray
         Only when sigma or alpha is searched: ``"sigma"``, ``"alpha"`` and
-        ``"loo_mae"`` (mean absolute leave-one-out error, averaged over targets;
-        inf where ``K + alpha I`` was not positive definite) of every candidate
-        evaluated, in the order evaluated.
+        ``"loo_mae"`` (mean absolute leave-one-out error; inf where ``K + alpha
+        I`` was not positive definite) of every candidate evaluated, in the
+        order evaluated. For 2-D y, ``"loo_mae"`` is the mean over targets of
+        each target's MAE divided by its standard deviation (the criterion
+        that chooses one sigma and alpha for all targets), and
+        ``"loo_mae_per_target"`` (n_evaluated, n_targets) holds each target's
+        MAE in its own unit.
     loo_mae_ : float
-        Only when searched: the leave-one-out MAE at ``sigma_``, ``alpha_``.
+        Only when searched: ``"loo_mae"`` at ``sigma_``, ``alpha_``.
     X_fit_ : ndarray
         The training representations, needed to predict.
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
@@ -339,22 +343,32 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
                 K = np.multiply(log_kernel, (sigmas[-1] / sigmas[i]) ** power)
                 return np.exp(K, out=K)
 
-        results = []
+        # Several targets share sigma and alpha, so that one factorisation solves them all:
+        # each target's error is measured in its own standard deviations.
+        scale = np.ones(y.shape[1:])
+        if y.ndim == 2:
+            spread = y.std(axis=0)
+            scale[spread > 0] = spread[spread > 0]
+        results, per_target = [], []
 
         def score(index):
             K = kernel_at(index[0])
             alpha = alphas[index[1]] * (K.diagonal().mean() if relative else 1.0)
             try:
-                mae = float(np.abs(loo_residuals(K, y, alpha, overwrite_K=True)).mean())
+                maes = np.abs(loo_residuals(K, y, alpha, overwrite_K=True)).mean(axis=0)
             except LinAlgError:
-                mae = np.inf
+                maes = np.full(y.shape[1:], np.inf)
+            mae = float(np.mean(maes / scale))
             results.append((sigmas[index[0]], alpha, mae))
+            per_target.append(maes)
             return mae
 
         start = (len(sigmas) // 2, len(alphas) // 2)
         best, scores = descend(score, (len(sigmas), len(alphas)), start)
         columns = map(np.array, zip(*results, strict=True))
         self.cv_results_ = dict(zip(("sigma", "alpha", "loo_mae"), columns, strict=True))
+        if y.ndim == 2:
+            self.cv_results_["loo_mae_per_target"] = np.array(per_target)
         self.sigma_, self.alpha_, self.loo_mae_ = map(float, results[list(scores).index(best)])
         if not np.isfinite(self.loo_mae_):
             raise ValueError(

@@ -35,6 +35,7 @@ from skorch.callbacks import Callback
 
 from ..molecules import elements_in, to_array
 from ..registry import make_model, model_entry, parse_model_spec, set_elements
+from ..scoring import mae_scorer
 from ._spaces import sample_params, search_space
 
 __all__ = [
@@ -256,8 +257,10 @@ class TuningResult:
     study: optuna.Study
 
     def test_mae(self, X_test, y_test) -> float:
-        """MAE of the refitted best model on held-out molecules."""
-        return float(np.mean(np.abs(self.estimator.predict(X_test) - y_test)))
+        """MAE of the refitted best model on held-out molecules (over their real atoms
+        for a model of per-atom targets)."""
+        atomic = model_entry(self.model).targets == "atomic"
+        return -mae_scorer(atomic=atomic)(self.estimator, X_test, y_test)
 
 
 def _within(distribution, value) -> bool:
@@ -364,7 +367,7 @@ def tune_cv(
             n_trials=n_trials,
             timeout=timeout,
             cv=KFold(cv, shuffle=True, random_state=random_state),
-            scoring="neg_mean_absolute_error",
+            scoring=mae_scorer(atomic=model_entry(spec).targets == "atomic"),
             n_jobs=n_jobs,
             refit=True,
             error_score=np.nan,

@@ -7,7 +7,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import cross_validate
 
 from acn_sklearn import ACNAtomRegressor
-from acn_sklearn.atomic import atom_mae, neg_atom_mae_scorer
+from acn_sklearn.scoring import mae_scorer, mean_absolute_error
 
 TINY = dict(
     embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, batch_size=50
@@ -74,9 +74,8 @@ def test_learns_more_than_the_element_means(data):
     baseline = model.statistics_.element_baseline.numpy()[:, 0]
     species = np.searchsorted(model.elements_, X[300:, :, 0].astype(int))
     by_element = np.where(X[300:, :, 0] > 0, baseline[species], 0.0)
-    assert atom_mae(y[300:], model.predict(X[300:]), X[300:]) < 0.7 * atom_mae(
-        y[300:], by_element, X[300:]
-    )
+    mae = mean_absolute_error(y[300:], model.predict(X[300:]), X=X[300:])
+    assert mae < 0.7 * mean_absolute_error(y[300:], by_element, X=X[300:])
 
 
 def test_padding_and_atom_order_change_nothing(fitted, data):
@@ -118,14 +117,14 @@ def test_score_is_r2_over_real_atoms_and_the_scorer_mae(fitted, data):
         r2_score(y[200:][real], prediction[real])
     )
     mae = np.abs(prediction - y[200:])[real].mean()
-    assert neg_atom_mae_scorer(fitted, X[200:], y[200:]) == pytest.approx(-mae)
+    assert mae_scorer(atomic=True)(fitted, X[200:], y[200:]) == pytest.approx(-mae)
     assert mae > np.abs(prediction - y[200:]).mean()  # padding would dilute it
 
 
 def test_cross_validate_with_the_atom_scorer(data):
     X, y = data
     model = ACNAtomRegressor(max_epochs=1, random_state=0, **TINY)
-    scores = cross_validate(model, X[:120], y[:120], cv=2, scoring=neg_atom_mae_scorer)
+    scores = cross_validate(model, X[:120], y[:120], cv=2, scoring=mae_scorer(atomic=True))
     assert np.all(scores["test_score"] < 0)
 
 

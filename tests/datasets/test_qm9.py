@@ -88,9 +88,30 @@ def test_random_subset_is_reproducible_and_consistent(data_home, qm9):
     )
 
 
+def test_mulliken_charges_are_a_per_atom_target_aligned_with_x(data_home, qm9):
+    X, y = load_qm9(
+        target="mulliken_charges",
+        n_molecules=300,
+        random_state=0,
+        return_X_y=True,
+        data_home=data_home,
+    )
+    assert y.shape == (300, 29)
+    real = X[:, :, 0] > 0
+    assert not y[~real].any()
+    # QM9's molecules are neutral: the charges of each sum to 0 (to QM9's 6 decimals).
+    np.testing.assert_allclose(y.sum(axis=1), 0.0, atol=1e-4)
+    # Hydrogens carry positive Mulliken charges in QM9's C-H, N-H and O-H bonds.
+    assert (y[X[:, :, 0] == 1] > 0).mean() > 0.95
+    bunch = load_qm9(target="mulliken_charges", data_home=data_home)
+    np.testing.assert_array_equal(bunch.target, qm9.mulliken_charges)
+    assert bunch.target_units == {"mulliken_charges": "e"}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"target": ["gap", "mulliken_charges"]}, "must be asked for alone"),
         ({"target": "energy"}, r"unknown QM9 target\(s\) \['energy'\]"),
         ({"target": []}, "unknown QM9 target"),
         ({"n_molecules": 0}, "n_molecules must be in"),
