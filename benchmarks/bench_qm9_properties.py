@@ -86,11 +86,11 @@ def run_kernel(name, n_train, cache):
 
 
 def run_acn(n_train, target, params):
-    """ACN fitted on one target."""
+    """ACN fitted on one target, with the property head of its kind (``target=``)."""
     from acn_sklearn import ACNRegressor
 
     X_train, y_train, X_test, y_test = held_out_split(n_train, target=target)
-    model = set_elements(ACNRegressor(random_state=0, **params), ELEMENTS)
+    model = set_elements(ACNRegressor(random_state=0, target=target, **params), ELEMENTS)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_s = time.perf_counter() - start

@@ -357,7 +357,7 @@ def test_fit_and_predict_atomic_charges_one_row_per_atom(tmp_path, qm9_subset_at
     assert main([*fit, "--target", "mulliken_charges", "-o", str(model)]) == 0
     assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["molecule", "name", "atom", "element", "mulliken_charges (target units)"]
+    assert rows[0] == ["molecule", "name", "atom", "element", "mulliken_charges (e)"]
     atoms = qm9_subset_atoms[200:203]
     assert len(rows) - 1 == sum(len(a) for a in atoms)
     expected = [(str(m), str(i), s) for m, a in enumerate(atoms) for i, s in enumerate(a.symbols)]
