@@ -12,9 +12,12 @@ only (:func:`acn_sklearn.scoring.mean_absolute_error` with ``X``,
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
-__all__ = ["atom_r2", "check_atom_targets"]
+from .molecules import check_molecules, checked
+
+__all__ = ["AtomRegressorMixin", "atom_r2", "check_atom_targets"]
 
 
 def check_atom_targets(y, X: np.ndarray) -> np.ndarray:
@@ -23,19 +26,22 @@ def check_atom_targets(y, X: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     y : array-like of shape (n_molecules, max_atoms)
-        One value per atom of the canonical array ``X``, zero at its padding.
+        One value per atom of the canonical array ``X``; zero or NaN at its
+        padding (the two usual fill values).
     X : ndarray of shape (n_molecules, max_atoms, 4)
         The validated canonical molecules.
 
     Returns
     -------
     ndarray of float64 of shape (n_molecules, max_atoms)
+        Zero at padding.
 
     Raises
     ------
     ValueError
-        For another shape, a NaN or infinite value at a real atom, or a non-zero
-        value at padding (naming the molecule and the atom).
+        For another shape, a NaN or infinite value at a real atom, or another
+        value at padding, which means y and X are not aligned (naming the
+        molecule and the atom).
     """
     y = np.asarray(y, dtype=np.float64)
     if y.shape != X.shape[:2]:
@@ -46,14 +52,17 @@ def check_atom_targets(y, X: np.ndarray) -> np.ndarray:
     real = X[:, :, 0] > 0
     for problem, bad in (
         ("y is NaN or infinite", real & ~np.isfinite(y)),
-        ("y is not zero at padding (a value for an atom that X does not have)", ~real & (y != 0)),
+        (
+            "y has a value at padding (for an atom that X does not have)",
+            ~real & (y != 0) & ~np.isnan(y),
+        ),
     ):
         if bad.any():
             m, a = np.argwhere(bad)[0]
             more = int(bad.any(axis=1).sum()) - 1
             suffix = f" ({more} more molecule(s) with the same problem)" if more else ""
             raise ValueError(f"molecule {m}, atom {a}: {problem}{suffix}")
-    return y
+    return np.where(real, y, 0.0)
 
 
 def atom_r2(y_true, y_pred, X: np.ndarray) -> float:
@@ -71,3 +80,28 @@ def atom_r2(y_true, y_pred, X: np.ndarray) -> float:
     """
     real = np.asarray(X)[:, :, 0] > 0
     return float(r2_score(np.asarray(y_true)[real], np.asarray(y_pred)[real]))
+
+
+class AtomRegressorMixin(RegressorMixin):
+    """``score`` of regressors of atomic targets: R^2 over the real atoms."""
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of :meth:`predict` over the real atoms of ``X`` (padding left out).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+        y : array-like of shape (n_molecules, max_atoms)
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        float
+        """
+        if sample_weight is not None:
+            raise ValueError(f"{type(self).__name__}.score does not take sample_weight")
+        X = check_molecules(X)
+        y = check_atom_targets(y, X)
+        with checked(X):
+            return atom_r2(y, self.predict(X), X)

@@ -115,7 +115,7 @@ def test_bad_per_atom_targets_are_named(atoms_data):
         model.fit(X[:20], q[:20, :10])
     y = q[:20].copy()
     y[3, 0] = np.nan
-    with pytest.raises(ValueError, match="molecule 3: y is NaN or infinite at an atom"):
+    with pytest.raises(ValueError, match="molecule 3, atom 0: y is NaN or infinite"):
         model.fit(X[:20], y)
 
 

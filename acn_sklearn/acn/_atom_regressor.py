@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..atomic import atom_r2, check_atom_targets
-from ..molecules import check_molecules, checked
+from ..atomic import AtomRegressorMixin, check_atom_targets
+from ..molecules import check_molecules
 from ._regressor import _MODULE_PARAMETERS, ACNRegressor
 
 #: ACNRegressor parameters that have no meaning for per-atom outputs, and why.
@@ -25,7 +25,7 @@ def _refuse_molecular(params) -> None:
             raise ValueError(f"ACNAtomRegressor has no parameter {key!r}: {reason}")
 
 
-class ACNAtomRegressor(ACNRegressor):
+class ACNAtomRegressor(AtomRegressorMixin, ACNRegressor):
     """AtomCloudNet for atomic properties: one value per atom, such as partial charges.
 
     The network of :class:`ACNRegressor` without pooling: every atom's features
@@ -154,24 +154,3 @@ class ACNAtomRegressor(ACNRegressor):
         # A molecule is as uncertain as its most uncertain atom.
         self.training_domain_.warn(X, type(self).__name__, std.max(axis=1))
         return y, std
-
-    def score(self, X, y, sample_weight=None):
-        """R^2 over the real atoms (padding left out).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
-        y : array-like of shape (n_molecules, max_atoms)
-        sample_weight : None
-            Not supported; must be None.
-
-        Returns
-        -------
-        float
-        """
-        if sample_weight is not None:
-            raise ValueError("ACNAtomRegressor.score does not take sample_weight")
-        X = check_molecules(X)
-        y = check_atom_targets(y, X)
-        with checked(X):
-            return atom_r2(y, self.predict(X), X)

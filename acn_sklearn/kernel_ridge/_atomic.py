@@ -6,51 +6,17 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.metrics import r2_score
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..atomic import AtomRegressorMixin, check_atom_targets
 from ..domain import TrainingDomain
 from ..molecules import check_molecules, checked, elements_in, n_atoms
 from ._krr import KernelRidgeRegressor
 
 
-def check_atom_targets(y, X: np.ndarray) -> np.ndarray:
-    """Validate per-atom targets: one value per atom slot of X, finite at every atom.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_molecules, max_atoms)
-        Aligned with the atoms of the canonical molecules X; entries at padding
-        rows are ignored (they may be anything, NaN included).
-    X : ndarray of shape (n_molecules, max_atoms, 4)
-        Validated canonical molecules.
-
-    Returns
-    -------
-    ndarray of float64 of shape (n_molecules, max_atoms), 0 at padding
-
-    Raises
-    ------
-    ValueError
-        For another shape, or a NaN or infinite value at an atom (naming the molecule).
-    """
-    y = np.asarray(y, dtype=np.float64)
-    if y.shape != X.shape[:2]:
-        raise ValueError(
-            f"per-atom y must have shape (n_molecules, max_atoms) = {X.shape[:2]}, aligned "
-            f"with the atoms of X; got shape {y.shape}"
-        )
-    real = X[:, :, 0] > 0
-    bad = (~np.isfinite(y) & real).any(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"molecule {i}: y is NaN or infinite at an atom ({bad.sum() - 1} more)")
-    return np.where(real, y, 0.0)
-
-
-class AtomKernelRidge(RegressorMixin, BaseEstimator):
+class AtomKernelRidge(AtomRegressorMixin, BaseEstimator):
     """Per-atom kernel ridge regression: one Gaussian KRR per element on atomic environments.
 
     Each atom is one sample: its environment (a row of a per-atom representation
@@ -200,27 +166,6 @@ class AtomKernelRidge(RegressorMixin, BaseEstimator):
             excess = (y.sum(axis=1) - self.molecule_total) / n_atoms(X)
             y -= np.where(real, excess[:, None], 0.0)
         return (y, std) if return_std else y
-
-    def score(self, X, y, sample_weight=None):
-        """R^2 of :meth:`predict` over the atoms of X (padding ignored).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_molecules, max_atoms, 4), or sequence
-        y : array-like of shape (n_molecules, max_atoms)
-        sample_weight : None
-            Not supported; must be None.
-
-        Returns
-        -------
-        float
-        """
-        if sample_weight is not None:
-            raise ValueError("AtomKernelRidge.score does not support sample_weight")
-        X = check_molecules(X)
-        y = check_atom_targets(y, X)
-        real = X[:, :, 0] > 0
-        return r2_score(y[real], self.predict(X)[real])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

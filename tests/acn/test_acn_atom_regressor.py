@@ -132,7 +132,7 @@ def test_cross_validate_with_the_atom_scorer(data):
     ("change", "message"),
     [
         ("shape", r"must have shape \(n_molecules, max_atoms\) = \(50, 29\)"),
-        ("padding", "molecule 3, atom 28: y is not zero at padding"),
+        ("padding", r"molecule 3, atom 28: y has a value at padding \(for an atom"),
         ("nan", "molecule 2, atom 0: y is NaN or infinite"),
     ],
 )
