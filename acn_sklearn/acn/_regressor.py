@@ -620,7 +620,7 @@ class ACNRegressor(NeuralNetRegressor):
         Warns
         -----
         DomainWarning
-            For molecules outside the training domain (larger than every
+            For molecules outside the training domain (more heavy atoms than every
             training molecule, or with an element or bonded element pair never
             seen in training), naming them; they are predicted all the same.
         """
