@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the tuning tests: a temporary cluster, stopped afterwards."""
+"""Fixtures of the tuning tests: a real PostgreSQL server (a temporary cluster, stopped
+afterwards) and two ``acn-sklearn tune`` worker processes on one study."""
 
 import glob
 import os
@@ -73,3 +74,31 @@ def postgres_url():
             run(binaries / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(folder)
+
+
+@pytest.fixture
+def two_tune_workers(tmp_path):
+    """Run two ``acn-sklearn tune`` processes on study "shared" in ``storage``; return it."""
+    import sys
+
+    import optuna
+
+    from acn_sklearn.tuning import make_storage
+
+    def run(storage: str, tune_arguments: list[str]) -> optuna.Study:
+        command = [sys.executable, "-m", "acn_sklearn.cli", "tune", *tune_arguments]
+        command += ["--storage", storage, "--study-name", "shared", "--resume"]
+        workers = [
+            subprocess.Popen(
+                [*command, "-o", str(tmp_path / f"worker{i}")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for i in range(2)
+        ]
+        for worker in workers:
+            _, err = worker.communicate(timeout=300)
+            assert worker.returncode == 0, err.decode()[-2000:]
+        return optuna.load_study(study_name="shared", storage=make_storage(storage))
+
+    return run

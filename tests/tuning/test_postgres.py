@@ -21,21 +21,8 @@ CM_TUNE += ["--cv", "2", "--n-trials", "3", "--seed", "0"]
 HEARTBEAT = {"heartbeat_interval": 1, "grace_period": 2}
 
 
-def test_two_worker_processes_share_one_postgres_study(postgres_url, tmp_path):
-    command = [sys.executable, "-m", "acn_sklearn.cli", "tune", *CM_TUNE]
-    command += ["--storage", postgres_url, "--study-name", "shared", "--resume"]
-    workers = [
-        subprocess.Popen(
-            [*command, "-o", str(tmp_path / f"w{i}")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for i in range(2)
-    ]
-    for worker in workers:
-        _, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err.decode()[-2000:]
-    study = optuna.load_study(study_name="shared", storage=make_storage(postgres_url))
+def test_two_worker_processes_share_one_postgres_study(postgres_url, two_tune_workers):
+    study = two_tune_workers(postgres_url, CM_TUNE)
     assert sorted(t.number for t in study.trials) == list(range(6))
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     assert study.best_value < 0  # the negative MAE of OptunaSearchCV

@@ -1,8 +1,6 @@
 """Search spaces, both tuning paths, resuming and concurrent workers."""
 
 import json
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -189,34 +187,8 @@ def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subse
     assert json.loads((out / "best_params.json").read_text())["n_trials"] == 6
 
 
-def test_two_concurrent_workers_share_one_journal_study(tmp_path):
-    journal = f"journal:{tmp_path / 'study.log'}"
-    command = [
-        sys.executable,
-        "-m",
-        "acn_sklearn.cli",
-        "tune",
-        *CM_TUNE,
-        "--storage",
-        journal,
-        "--study-name",
-        "shared",
-        "--resume",
-    ]
-    workers = [
-        subprocess.Popen(
-            [*command, "-o", str(tmp_path / f"w{i}")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for i in range(2)
-    ]
-    for worker in workers:
-        _, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err.decode()[-2000:]
-    from acn_sklearn.tuning import make_storage
-
-    study = optuna.load_study(study_name="shared", storage=make_storage(journal))
+def test_two_concurrent_workers_share_one_journal_study(tmp_path, two_tune_workers):
+    study = two_tune_workers(f"journal:{tmp_path / 'study.log'}", CM_TUNE)
     assert sorted(t.number for t in study.trials) == list(range(6))
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
