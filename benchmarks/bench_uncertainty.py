@@ -234,8 +234,7 @@ def report(results):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     compare = [
-        "| model, N, sigma | test MAE | within 2 sigma | Spearman | ceiling | RMS z "
-        "| mean sigma |",
+        "| model, N, sigma | test MAE | within 2 sigma | Spearman | ceiling | RMS z | mean sigma |",
         "|---|---|---|---|---|---|---|",
     ]
     domain, figures, sizes = [], [], []
