@@ -30,9 +30,6 @@ class MoleculeBatch:
         Atom densities (see :mod:`._geometry`).
     potentials : Tensor of shape (n_atoms, 3)
         Compressed many-body potentials.
-    long_range : Tensor of shape (n_atoms, n_species * long_range_n_radial)
-        Radial-only (degree 0) atom densities within ``long_range_radius``;
-        zero columns when it is None.
     positions : Tensor of shape (n_atoms, 3)
         Coordinates relative to the molecule's centre of mass, in Angstrom.
     molecule : Tensor of int of shape (n_atoms,)
@@ -48,7 +45,6 @@ class MoleculeBatch:
     species: torch.Tensor
     density: torch.Tensor
     potentials: torch.Tensor
-    long_range: torch.Tensor
     positions: torch.Tensor
     molecule: torch.Tensor
     atoms_per_molecule: torch.Tensor
@@ -119,7 +115,6 @@ class MoleculeDataset(Dataset):
             species=a["species"][atoms],
             density=a["density"][atoms],
             potentials=a["potentials"][atoms].to(torch.float32),
-            long_range=a["long_range"][atoms],
             positions=a["positions"][atoms],
             molecule=torch.repeat_interleave(torch.arange(len(mols)), n_atoms),
             atoms_per_molecule=n_atoms.to(torch.float32),
@@ -202,8 +197,6 @@ def featurize(
     n_radial: int,
     keep_pairs: bool,
     per_atom: bool = False,
-    long_range_radius: float | None = None,
-    long_range_n_radial: int = 0,
 ) -> MoleculeDataset:
     """Compute every geometry-only feature of validated molecules once.
 
@@ -226,9 +219,6 @@ def featurize(
         otherwise only the atom densities are stored.
     per_atom : bool, default=False
         Whether ``y`` holds one row per atom.
-    long_range_radius, long_range_n_radial : float or None, int
-        Also store the radial-only atom densities within this longer cutoff
-        (see :class:`~acn_sklearn.ACNRegressor`); None stores none.
 
     Returns
     -------
@@ -238,8 +228,6 @@ def featurize(
     offsets = np.concatenate([[0], np.cumsum(counts)])
     species = np.searchsorted(elements, X[:, :, 0][X[:, :, 0] > 0].astype(np.int64))
     density = torch.empty(offsets[-1], cloud_order**2, len(elements) * n_radial)
-    n_long = len(elements) * long_range_n_radial if long_range_radius is not None else 0
-    long_range = torch.empty(offsets[-1], n_long)
     pair_parts: dict[str, list] = {"centre": [], "neighbour": [], "radial": [], "harmonics": []}
     pairs_per_molecule = []
     for start in range(0, len(X), FEATURIZE_CHUNK):
@@ -247,9 +235,6 @@ def featurize(
         atoms = slice(offsets[start], offsets[stop])
         pairs = neighbour_pairs(X[start:stop], radius, cloud_order, n_radial)
         density[atoms] = atom_densities(pairs, species[atoms], len(elements))
-        if n_long:
-            far = neighbour_pairs(X[start:stop], long_range_radius, 1, long_range_n_radial)
-            long_range[atoms] = atom_densities(far, species[atoms], len(elements))[:, 0]
         if keep_pairs:
             # Pair atom indices are stored relative to their molecule's first atom.
             pair_counts = np.diff(pairs.pair_offsets)
@@ -276,7 +261,6 @@ def featurize(
         "density": density,
         # float64, so the training statistics see them as computed; batches are float32.
         "potentials": torch.from_numpy(compress(many_body_potentials(X))),
-        "long_range": long_range,
         "positions": torch.from_numpy(centred_positions(X).astype(np.float32)),
         "pair_offsets": torch.from_numpy(pair_offsets),
         **pair_arrays,

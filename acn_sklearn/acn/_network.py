@@ -225,8 +225,6 @@ class ACNModule(nn.Module):
         element_clouds: bool,
         body_order: int = 3,
         bispectrum_channels: int = 16,
-        long_range_radius: float | None = None,
-        long_range_n_radial: int = 0,
         heads: tuple[str, ...] | None = None,
         total_charge: float | None = 0.0,
     ):
@@ -251,8 +249,7 @@ class ACNModule(nn.Module):
             body_order,
             bispectrum_channels,
         )
-        n_long = n_species * long_range_n_radial if long_range_radius is not None else 0
-        n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0) + n_long
+        n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
         self.clouds = nn.ModuleList(
             NeighbourCloud(atom_dim, cloud_channels, n_radial, cloud_order)
@@ -278,7 +275,6 @@ class ACNModule(nn.Module):
             nn.Linear(h2, n_outputs),
         )
         # Statistics of the training data (set_statistics).
-        self.register_buffer("long_range_scale", torch.ones(n_long))
         self.register_buffer("potential_mean", torch.zeros(3))
         self.register_buffer("potential_scale", torch.ones(3))
         self.register_buffer("element_baseline", torch.zeros(n_species, n_outputs))
@@ -298,7 +294,6 @@ class ACNModule(nn.Module):
         """Store the training data's feature and target statistics in the buffers."""
         with torch.no_grad():
             self.cloud.density_scale.copy_(statistics.density_scale)
-            self.long_range_scale.copy_(statistics.long_range_scale)
             self.potential_mean.copy_(statistics.potential_mean)
             self.potential_scale.copy_(statistics.potential_scale)
             self.element_baseline.copy_(statistics.element_baseline)
@@ -310,8 +305,6 @@ class ACNModule(nn.Module):
         parts = [self.embedding(batch.species), self.cloud(batch.density, batch.species)]
         if self.potentials:
             parts.append((batch.potentials - self.potential_mean) / self.potential_scale)
-        if len(self.long_range_scale):
-            parts.append(batch.long_range / self.long_range_scale)
         h = softplus(self.atom_in(torch.cat(parts, dim=1)))
         for cloud, update in zip(self.clouds, self.updates, strict=True):
             h = h + update(torch.cat([h, cloud(h, batch)], dim=1))

@@ -46,8 +46,6 @@ _MODULE_PARAMETERS = (
     "element_clouds",
     "body_order",
     "bispectrum_channels",
-    "long_range_radius",
-    "long_range_n_radial",
 )
 
 #: skorch parameters this estimator fixes, and why.
@@ -162,15 +160,6 @@ class ACNRegressor(NeuralNetRegressor):
     bispectrum_channels : int, default=16
         Channels of the bispectrum (``body_order=4``), each the product of one
         learned density with itself twice, per degree triple.
-    long_range_radius : float or None, default=None
-        If set (Angstrom, larger than ``radius``), every atom also sees its
-        radial-only neighbour density out to this cutoff: per neighbour
-        element, ``long_range_n_radial`` Gaussians of the distance summed over
-        the neighbours (two-body terms, as the radial symmetry functions of
-        Behler-Parrinello networks), linear inputs of the atom features. The
-        angular clouds keep the short ``radius``.
-    long_range_n_radial : int, default=16
-        Size of the radial basis of ``long_range_radius``.
     ema_decay : float or None, default=None
         If set, the network validates and predicts with the exponential moving
         average of its weights (updated after every step with this decay, e.g.
@@ -315,8 +304,6 @@ class ACNRegressor(NeuralNetRegressor):
         element_clouds=False,
         body_order=3,
         bispectrum_channels=16,
-        long_range_radius=None,
-        long_range_n_radial=16,
         ema_decay=None,
         lr=3e-3,
         batch_size=32,
@@ -365,8 +352,6 @@ class ACNRegressor(NeuralNetRegressor):
         self.element_clouds = element_clouds
         self.body_order = body_order
         self.bispectrum_channels = bispectrum_channels
-        self.long_range_radius = long_range_radius
-        self.long_range_n_radial = long_range_n_radial
         self.ema_decay = ema_decay
         self.patience = patience
         self.lr_schedule = lr_schedule
@@ -441,11 +426,6 @@ class ACNRegressor(NeuralNetRegressor):
             raise ValueError(f"n_clouds must be an integer >= 1, got {self.n_clouds!r}")
         if not self.radius > 0:
             raise ValueError(f"radius must be positive, got {self.radius!r}")
-        if self.long_range_radius is not None and not self.long_range_radius > self.radius:
-            raise ValueError(
-                f"long_range_radius must be None or larger than radius={self.radius!r}, "
-                f"got {self.long_range_radius!r}"
-            )
         if self.body_order not in (3, 4):
             raise ValueError(f"body_order must be 3 or 4, got {self.body_order!r}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
@@ -477,8 +457,6 @@ class ACNRegressor(NeuralNetRegressor):
             cloud_order=self.cloud_order,
             n_radial=self.n_radial,
             keep_pairs=self.n_clouds > 1,
-            long_range_radius=self.long_range_radius,
-            long_range_n_radial=self.long_range_n_radial,
             per_atom=self.heads_ == ("atomic",),
         )
 

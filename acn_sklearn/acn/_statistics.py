@@ -28,8 +28,6 @@ class TrainingStatistics:
     density_scale : Tensor of shape (cloud_order, n_species * n_radial)
         Root mean square of each density column per degree, over the atoms that
         have a neighbour of the column's element (1 where no atom has one).
-    long_range_scale : Tensor of shape (n_species * long_range_n_radial,)
-        The same root mean square for the radial-only long-range densities.
     potential_mean, potential_scale : Tensor of shape (3,)
         Mean and standard deviation of the compressed many-body potentials.
     element_baseline : Tensor of shape (n_species, n_outputs)
@@ -49,7 +47,6 @@ class TrainingStatistics:
     """
 
     density_scale: torch.Tensor
-    long_range_scale: torch.Tensor
     potential_mean: torch.Tensor
     potential_scale: torch.Tensor
     element_baseline: torch.Tensor
@@ -147,7 +144,6 @@ def training_statistics(
 
     return TrainingStatistics(
         density_scale=tensor(_density_scale(dataset.arrays["density"], cloud_order)),
-        long_range_scale=tensor(_density_scale(dataset.arrays["long_range"][:, None], 1)[0]),
         potential_mean=tensor(V.mean(axis=0)),
         potential_scale=tensor(np.maximum(V.std(axis=0), 1e-6)),
         element_baseline=tensor(baseline),

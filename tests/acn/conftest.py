@@ -17,16 +17,13 @@ def tiny():
 
 @pytest.fixture(scope="session", params=["paper", "default", "four-body"])
 def fitted(request, qm9_subset):
-    """An ACNRegressor fitted briefly on 200 molecules: both head configurations (the
-    default one with two clouds and the long-range density), and the bispectrum with a
-    weight average."""
+    """An ACNRegressor fitted briefly on 200 molecules: both head configurations, and
+    the bispectrum with a weight average."""
     X, y = qm9_subset
     if request.param == "paper":
         extra = dict(n_clouds=1, pooling="power", output="sigmoid")
     elif request.param == "default":
-        extra = dict(
-            n_clouds=2, pooling="sum", output="linear", long_range_radius=5.0, long_range_n_radial=4
-        )
+        extra = dict(n_clouds=2, pooling="sum", output="linear")
     else:
         extra = dict(body_order=4, bispectrum_channels=3, ema_decay=0.9, cloud_order=4)
     return ACNRegressor(max_epochs=2, random_state=0, **TINY, **extra).fit(X[:200], y[:200])

@@ -125,8 +125,6 @@ def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pai
         cloud_order=3,
         n_radial=4,
         keep_pairs=keep_pairs,
-        long_range_radius=6.0,
-        long_range_n_radial=5,
     )
     whole = data.featurize(X, y, **settings)
     monkeypatch.setattr(data, "FEATURIZE_CHUNK", 7)
@@ -135,28 +133,3 @@ def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pai
     for name, array in whole.arrays.items():
         assert torch.equal(array, chunked.arrays[name]), name
     assert (len(whole.arrays["centre"]) > 0) == keep_pairs
-
-
-def test_long_range_density_is_the_radial_basis_summed_per_neighbour_element(qm9_subset):
-    """Against a direct loop: sum over neighbours within the long cutoff of phi_k(r_ij),
-    one block of columns per neighbour element; none without the option."""
-    from acn_sklearn.acn._geometry import radial_basis
-
-    X = np.asarray(qm9_subset[0][:5])
-    settings = dict(elements=ELEMENTS, radius=3.0, cloud_order=2, n_radial=4, keep_pairs=False)
-    ds = featurize(X, None, long_range_radius=5.0, long_range_n_radial=6, **settings)
-    assert featurize(X, None, **settings).arrays["long_range"].shape[1] == 0
-    rows = []
-    for m in range(len(X)):
-        species, _, _, d = _molecule_by_hand(X, m)
-        for i in range(len(species)):
-            row = np.zeros((len(ELEMENTS), 6))
-            for j in np.flatnonzero((d[i] < 5.0) & (d[i] > 0)):
-                phi = radial_basis(torch.tensor([d[i, j]], dtype=torch.float64), 5.0, 6)
-                row[species[j]] += phi[0].numpy()
-            rows.append(row.ravel())
-    np.testing.assert_allclose(ds.arrays["long_range"].numpy(), np.array(rows), atol=1e-5)
-    batch, _ = ds.batch([3, 1])
-    first = ds.arrays["atom_offsets"].numpy()
-    expected = np.concatenate([rows[first[3] : first[4]], rows[first[1] : first[2]]])
-    np.testing.assert_allclose(batch.long_range.numpy(), expected, atol=1e-5)

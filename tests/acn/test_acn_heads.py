@@ -191,7 +191,6 @@ def _batch(positions, molecule):
         species=torch.zeros(n, dtype=torch.int64),
         density=torch.zeros(n, 1, 1),
         potentials=torch.zeros(n, 3),
-        long_range=torch.zeros(n, 0),
         positions=torch.tensor(positions, dtype=torch.float64),
         molecule=torch.tensor(molecule),
         atoms_per_molecule=torch.tensor(counts, dtype=torch.float64),

@@ -380,7 +380,6 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
     [
         ({"body_order": 5}, "body_order must be 3 or 4"),
         ({"ema_decay": 1.0}, r"ema_decay must be in \(0, 1\)"),
-        ({"long_range_radius": 2.0}, "long_range_radius must be None or larger than radius"),
     ],
 )
 def test_higher_order_parameters_are_checked(qm9_subset, params, message):
