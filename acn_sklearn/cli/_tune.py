@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         "n_trials": args.n_trials,
         "timeout": args.timeout,
         "callbacks": [report_trials(unit)],
+        "target": args.target,
     }
     if network:
         result = tune_holdout(args.model, X[train], y[train], **budget)

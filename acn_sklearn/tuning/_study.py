@@ -34,7 +34,7 @@ from sklearn.model_selection import KFold
 from skorch.callbacks import Callback
 
 from ..molecules import elements_in, to_array
-from ..registry import make_model, model_entry, parse_model_spec, set_elements
+from ..registry import make_model, model_entry, parse_model_spec, set_elements, set_target
 from ..scoring import mae_scorer
 from ._spaces import sample_params, search_space
 
@@ -241,7 +241,9 @@ class TuningResult:
     model : str
         Model name (``"slatm"``, ``"acn"``...).
     best_params : dict
-        Best parameters; ``make_model(model, **best_params)`` rebuilds the model.
+        Best parameters; ``make_model(model, **best_params)`` rebuilds the model
+        (told its target with :func:`~acn_sklearn.registry.set_target` if the
+        search named one).
     search_mae : float
         The best search score: cross-validated MAE (:func:`tune_cv`) or
         validation MAE (:func:`tune_holdout`), training data only.
@@ -293,6 +295,12 @@ def enqueue_defaults(study: optuna.Study, model, space) -> dict:
     return defaults
 
 
+def _model(spec: str, target: str | None, **params):
+    """The model of ``spec`` with ``params``, told its target if one is named."""
+    model = make_model(spec, **params)
+    return model if target is None else set_target(model, target)
+
+
 def _completed(study: optuna.Study) -> bool:
     return any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
@@ -311,6 +319,7 @@ def tune_cv(
     random_state: int | None = 0,
     cache_dir=None,
     callbacks=None,
+    target: str | None = None,
 ) -> TuningResult:
     """Tune a model with ``OptunaSearchCV`` (k-fold CV on the training data).
 
@@ -339,6 +348,10 @@ def tune_cv(
     callbacks : list of callable, optional
         Called as ``callback(study, trial)`` after each trial, e.g.
         :func:`report_trials`.
+    target : str, optional
+        Name of the QM9 target, told to the model
+        (:func:`~acn_sklearn.registry.set_target`: ``"mu"`` gives ACN its
+        dipole head).
 
     Returns
     -------
@@ -349,7 +362,7 @@ def tune_cv(
     name, _ = parse_model_spec(spec)
     # Declare every element of X, so that a fold whose training part lacks a rare
     # element (fluorine) is still scored instead of failing and left out as NaN.
-    model = set_elements(make_model(spec), elements_in(to_array(X)))
+    model = set_elements(_model(spec, target), elements_in(to_array(X)))
     space = space or search_space(name)
     enqueue_defaults(study, model, space)
     if cache_dir is not None:
@@ -391,6 +404,7 @@ def tune_holdout(
     space=None,
     monitor: str = "valid_mae",
     callbacks=None,
+    target: str | None = None,
 ) -> TuningResult:
     """Tune a network trial by trial on its validation split, pruning bad trials.
 
@@ -413,6 +427,8 @@ def tune_holdout(
     callbacks : list of callable, optional
         Called as ``callback(study, trial)`` after each trial, e.g.
         :func:`report_trials`.
+    target : str, optional
+        Name of the QM9 target, told to the model as in :func:`tune_cv`.
 
     Returns
     -------
@@ -420,20 +436,20 @@ def tune_holdout(
     """
     name, _ = parse_model_spec(spec)
     space = space or search_space(name)
-    enqueue_defaults(study, make_model(spec), space)
+    enqueue_defaults(study, _model(spec, target), space)
     deadline = None if timeout is None else time.monotonic() + timeout
 
     def objective(trial: optuna.Trial) -> float:
         params = sample_params(trial, space)
         pruning = OptunaPruning(trial, monitor, deadline)
-        model = make_model(spec, **params, callbacks=[("prune", pruning)])
+        model = _model(spec, target, **params, callbacks=[("prune", pruning)])
         model.fit(X, y)
         return float(np.min(model.history[:, monitor]))
 
     study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
     if not _completed(study):
         raise RuntimeError("no trial finished: raise --n-trials or --timeout")
-    best = make_model(spec, **study.best_params).fit(X, y)
+    best = _model(spec, target, **study.best_params).fit(X, y)
     return TuningResult(name, dict(study.best_params), study.best_value, best, study)
 
 

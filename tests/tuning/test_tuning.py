@@ -112,6 +112,25 @@ def test_holdout_path_reports_every_epoch_and_prunes(qm9_subset):
     assert np.isfinite(result.test_mae(X[300:], y[300:]))
 
 
+def test_a_named_target_reaches_every_trial_and_the_refit(qm9_subset, qm9_subset_atoms):
+    """``target="mu"`` tunes and refits the dipole head, as ``fit`` would use."""
+    X = qm9_subset[0][:120]
+    y = np.array([atoms.info["mu"] for atoms in qm9_subset_atoms[:120]])
+    study = open_study(None, "mu", direction="minimize", resume=False, seed=0)
+    result = tune_holdout(
+        TINY_ACN.replace("max_epochs=8", "max_epochs=2"),
+        X,
+        y,
+        study=study,
+        n_trials=2,
+        space=search_space("acn", SMALL_ACN_SPACE),
+        target="mu",
+    )
+    assert len(study.trials) == 2
+    assert result.estimator.heads_ == ("dipole",)
+    assert result.estimator.predict_dipole(X[:3]).shape == (3, 3)
+
+
 def test_pruning_stops_a_trial_the_pruner_rejects(qm9_subset):
     X, y = qm9_subset
 
