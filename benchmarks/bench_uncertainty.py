@@ -119,13 +119,14 @@ def _latent_distance(network, X_train, y_train, X_test):
         part: network_outputs(network, network._featurize(X))
         for part, X in (("train", X_train[train]), ("valid", X_train[valid]), ("test", X_test))
     }
-    scale = outputs["train"][1].std(axis=0) + 1e-12
-    neighbours = NearestNeighbors(n_neighbors=NEIGHBOURS).fit(outputs["train"][1] / scale)
+    # The first output's last-layer Jacobian features (its head's slope folded in).
+    train_features = outputs["train"][1][0]
+    scale = train_features.std(axis=0) + 1e-12
+    neighbours = NearestNeighbors(n_neighbors=NEIGHBOURS).fit(train_features / scale)
 
     def raw(part):
-        y, features, slope = outputs[part]
-        distance = neighbours.kneighbors(features / scale)[0].mean(axis=1)
-        return y[:, 0], distance * np.abs(slope[:, 0])
+        y, features, _ = outputs[part]
+        return y[:, 0], neighbours.kneighbors(features[0] / scale)[0].mean(axis=1)
 
     y_valid, raw_valid = raw("valid")
     factor = std_scale(y_train[valid] - y_valid, raw_valid)
@@ -289,10 +290,10 @@ the findings and what is short: [uncertainty_notes.md](uncertainty_notes.md).
 For the single network: *as implemented* is the Bayesian last layer
 (`acn_sklearn.acn._uncertainty`); *last-layer distance* is the mean distance to the
 {NEIGHBOURS} nearest training-split molecules in the same standardised last-layer
-features, times the output's slope, scaled on the validation split the same way;
-*constant* is the validation RMSE for every molecule (it ranks nothing). For the
-ensemble: *uncalibrated spread* is the members' standard deviation as it was
-returned before calibration.
+features (the first output's last-layer Jacobian, its slope folded in), scaled on the
+validation split the same way; *constant* is the validation RMSE for every molecule
+(it ranks nothing). For the ensemble: *uncalibrated spread* is the members' standard
+deviation as it was returned before calibration.
 
 {chr(10).join(compare)}
 
