@@ -112,8 +112,21 @@ def test_holdout_path_reports_every_epoch_and_prunes(qm9_subset):
     assert np.isfinite(result.test_mae(X[300:], y[300:]))
 
 
-def test_a_named_target_reaches_every_trial_and_the_refit(qm9_subset, qm9_subset_atoms):
+def test_a_named_target_reaches_every_trial_and_the_refit(
+    qm9_subset, qm9_subset_atoms, monkeypatch
+):
     """``target="mu"`` tunes and refits the dipole head, as ``fit`` would use."""
+    from acn_sklearn import ACNRegressor
+
+    heads = []  # of every network fitted: each trial's, then the refit's
+    fit = ACNRegressor.fit
+
+    def recording_fit(self, X, y, **fit_params):
+        fitted = fit(self, X, y, **fit_params)
+        heads.append(fitted.heads_)
+        return fitted
+
+    monkeypatch.setattr(ACNRegressor, "fit", recording_fit)
     X = qm9_subset[0][:120]
     y = np.array([atoms.info["mu"] for atoms in qm9_subset_atoms[:120]])
     study = open_study(None, "mu", direction="minimize", resume=False, seed=0)
@@ -127,6 +140,7 @@ def test_a_named_target_reaches_every_trial_and_the_refit(qm9_subset, qm9_subset
         target="mu",
     )
     assert len(study.trials) == 2
+    assert heads == [("dipole",)] * 3
     assert result.estimator.heads_ == ("dipole",)
     assert result.estimator.predict_dipole(X[:3]).shape == (3, 3)
 
