@@ -55,9 +55,9 @@ def run(n_train, epochs):
     start = time.perf_counter()
     network.fit(X, y)
     fit_s = time.perf_counter() - start
-    n_fitted = n_train - len(network.validation_indices_)
-    durations = [float(d) for d in network.history[:, "dur"]]
     fitted = np.setdiff1d(np.arange(n_train), network.validation_indices_)
+    n_fitted = len(fitted)
+    durations = [float(d) for d in network.history[:, "dur"]]
     gather = _gather_seconds(network, X[fitted], network.batch_size, epochs)
     return {
         "n_train": n_train,
