@@ -1,11 +1,11 @@
 """Memory of ACN featurization per training molecule, chunked against one pass.
 
 Each measurement runs in a fresh process: load QM9, take the first N molecules of
-the training pool (the learning-curve protocol), featurize them as ``fit`` does
-(default settings, one cloud), and report the peak resident memory above what the
-loaded data set already held, the bytes the stored features keep, and the time.
-``--one-pass`` sizes featurize everything in one chunk (the behaviour before
-chunking).
+the training pool (the learning-curve protocol), featurize them and compute their
+training statistics as ``fit`` does (default settings, one cloud), and report the
+peak resident memory above what the loaded data set already held, the bytes the
+stored features keep, and the time. ``--one-pass`` sizes featurize everything in
+one chunk (the behaviour before chunking).
 
     python bench_featurize_memory.py --sizes 10000 30000 128831 --one-pass 10000 30000
 """
@@ -24,14 +24,18 @@ import json, resource, sys, time
 import numpy as np, torch
 torch.set_num_threads(1)
 import acn_sklearn.acn._data as data
+from acn_sklearn import ACNRegressor
+from acn_sklearn.acn._statistics import training_statistics
 from acn_sklearn.datasets import load_qm9
+from acn_sklearn.molecules import element_counts
 from acn_sklearn.protocol import held_out_split
 
 n, chunk = int(sys.argv[1]), int(sys.argv[2])
 X, y = load_qm9(target="U_atomization", return_X_y=True)
 train, _ = held_out_split(len(X), n, n_test=2000, test_seed=0, repeat=0)
-X = np.ascontiguousarray(X[train])
-del y
+X, y = np.ascontiguousarray(X[train]), y[train, None]
+elements = np.array([1, 6, 7, 8, 9])
+p = ACNRegressor().get_params()
 
 def rss():
     with open("/proc/self/status") as f:
@@ -40,8 +44,10 @@ def rss():
 before = rss()
 data.FEATURIZE_CHUNK = chunk
 start = time.perf_counter()
-ds = data.featurize(X, None, elements=np.array([1, 6, 7, 8, 9]), radius=3.0, cloud_order=3,
-                    n_radial=12, keep_pairs=False)
+ds = data.featurize(X, y, elements=elements, radius=p["radius"], cloud_order=p["cloud_order"],
+                    n_radial=p["n_radial"], keep_pairs=False)
+training_statistics(ds, y, element_counts(X, elements), cloud_order=p["cloud_order"],
+                    output="linear", heads=("extensive",))
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 stored = sum(a.numel() * a.element_size() for a in ds.arrays.values())
@@ -83,9 +89,10 @@ def main():
     write_report(
         "featurize_memory",
         "ACN featurization: memory per training molecule",
-        "Default settings (radius 3, 12 radial functions, degrees 0-2, one cloud: densities, "
-        "no neighbour list kept), QM9 U_atomization training pool. *peak*: resident memory "
-        "above the loaded data set at the featurization's peak; *stored*: what the "
+        "Default settings of ACNRegressor (one cloud: densities in half precision, no "
+        "neighbour list kept), QM9 U_atomization training pool; featurization and the "
+        "training statistics, as `fit` computes them before its first epoch. *peak*: "
+        "resident memory above the loaded data set at the peak; *stored*: what the "
         "features keep afterwards. Each row is a fresh process; one CPU thread. "
         f"Load average at the end: {load}.\n\n"
         "| N | featurized | peak (GiB) | peak per molecule (kB) | stored per molecule (kB) "

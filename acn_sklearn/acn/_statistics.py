@@ -55,14 +55,22 @@ class TrainingStatistics:
     loss_scale: torch.Tensor
 
 
-def _density_scale(density: torch.Tensor, cloud_order: int) -> torch.Tensor:
+def _density_scale(density: torch.Tensor, cloud_order: int, chunk: int = 65536) -> torch.Tensor:
     # Mean square of each column over the atoms that have a neighbour of its
     # element: over all atoms, a rare element's columns (fluorine) would be
-    # inflated by 1 / sqrt(its frequency) and dwarf the others.
-    present = density.ne(0).any(dim=1).sum(dim=0).clamp_min(1)  # (n_inputs,)
-    squares = density.square().sum(dim=0) / present  # (cloud_order**2, n_inputs)
+    # inflated by 1 / sqrt(its frequency) and dwarf the others. Summed over
+    # chunks of atoms in float64, so no copy of the (half-precision) densities
+    # is made and the sums do not lose the small terms.
+    present = torch.zeros(density.shape[2], dtype=torch.float64)
+    squares = torch.zeros(density.shape[1:], dtype=torch.float64)
+    for part in torch.split(density, chunk):
+        part = part.to(torch.float64)
+        present += part.ne(0).any(dim=1).sum(dim=0)
+        squares += part.square().sum(dim=0)
+    squares /= present.clamp_min(1)  # (cloud_order**2, n_inputs)
     degree = torch.repeat_interleave(torch.arange(cloud_order), 2 * torch.arange(cloud_order) + 1)
-    rms = torch.zeros(cloud_order, squares.shape[1]).index_add_(0, degree, squares)
+    rms = torch.zeros(cloud_order, squares.shape[1], dtype=torch.float64)
+    rms = rms.index_add_(0, degree, squares)
     rms = (rms / (2 * torch.arange(cloud_order) + 1)[:, None]).sqrt()
     return torch.where(rms > 0, rms, torch.ones_like(rms))
 

@@ -1,8 +1,10 @@
 """Small fitted ACN models shared by the ACN tests (tiny networks, few epochs)."""
 
 import pytest
+import torch
 
 from acn_sklearn import ACNRegressor
+from acn_sklearn.acn import _data
 
 TINY = dict(
     embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, batch_size=50
@@ -13,6 +15,14 @@ TINY = dict(
 def tiny():
     """Parameters of a tiny, fast network."""
     return dict(TINY)
+
+
+@pytest.fixture
+def float32_densities(monkeypatch):
+    """Featurize with float32 densities: symmetry tests then check the architecture
+    to float32 rounding, not the half-precision storage (whose rounding
+    ``test_densities_are_stored_rounded_to_half_precision`` checks)."""
+    monkeypatch.setattr(_data, "DENSITY_DTYPE", torch.float32)
 
 
 @pytest.fixture(scope="session", params=["paper", "default", "four-body"])

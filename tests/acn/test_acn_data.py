@@ -133,3 +133,27 @@ def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pai
     for name, array in whole.arrays.items():
         assert torch.equal(array, chunked.arrays[name]), name
     assert (len(whole.arrays["centre"]) > 0) == keep_pairs
+
+
+def test_densities_are_stored_rounded_to_half_precision(qm9_subset):
+    """The stored densities are the float32 sums rounded to the nearest float16 (a
+    relative error of at most 2^-11), and batches hand them to the network as float32."""
+    import acn_sklearn.acn._data as data
+    from acn_sklearn.acn._geometry import atom_densities
+
+    X = np.asarray(qm9_subset[0][:20])
+    ds = data.featurize(
+        X, None, elements=ELEMENTS, radius=3.0, cloud_order=4, n_radial=4, keep_pairs=False
+    )
+    pairs = neighbour_pairs(X, 3.0, cloud_order=4, n_radial=4)
+    species = np.searchsorted(ELEMENTS, X[:, :, 0][X[:, :, 0] > 0].astype(np.int64))
+    exact = atom_densities(pairs, species, len(ELEMENTS))
+    stored = ds.arrays["density"]
+    assert stored.dtype == torch.float16
+    assert torch.equal(stored, exact.to(torch.float16))
+    normal = exact.abs() > torch.finfo(torch.float16).tiny
+    relative = (stored.float() - exact).abs()[normal] / exact.abs()[normal]
+    assert 0 < relative.max() <= 2.0**-11
+    batch, _ = ds.batch(np.arange(20))
+    assert batch.density.dtype == torch.float32
+    assert torch.equal(batch.density, stored.float())

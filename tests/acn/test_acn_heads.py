@@ -144,6 +144,7 @@ def test_intensive_is_the_same_for_two_far_copies_and_extensive_doubles(mixed, q
     np.testing.assert_allclose(two[:, 1], one[:, 1], rtol=1e-5)
 
 
+@pytest.mark.usefixtures("float32_densities")
 def test_dipole_vector_rotates_with_the_molecule_and_ignores_translation(dipole, qm9_subset):
     X = qm9_subset[0][300:340]
     rotation = Rotation.random(random_state=0).as_matrix()

@@ -6,6 +6,8 @@ from scipy.stats import special_ortho_group
 
 from acn_sklearn.molecules import n_atoms, to_array
 
+pytestmark = pytest.mark.usefixtures("float32_densities")
+
 
 def _assert_same(a, b):
     # float32 rounding: predictions are ~2e3 kcal/mol, float32 spacing there is 2.4e-4.

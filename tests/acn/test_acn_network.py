@@ -287,6 +287,7 @@ def test_bispectrum_matches_a_direct_clebsch_gordan_contraction(qm9_subset):
     assert np.abs(bispectrum_part).max() > 1e-3  # not trivially zero
 
 
+@pytest.mark.usefixtures("float32_densities")
 def test_bispectrum_is_invariant_to_a_rotation_with_reflection(qm9_subset):
     """Rotating (and mirroring) a molecule leaves every invariant of the cloud unchanged."""
     from scipy.stats import special_ortho_group

@@ -386,3 +386,23 @@ def test_higher_order_parameters_are_checked(qm9_subset, params, message):
     X, y = qm9_subset
     with pytest.raises(ValueError, match=message):
         ACNRegressor(**params).fit(X[:20], y[:20])
+
+
+def test_density_scale_summed_in_chunks_equals_one_pass():
+    """Chunked float64 sums give the scales of the definition: per degree, the root mean
+    square over the atoms that have a neighbour of the column's element."""
+    from acn_sklearn.acn._statistics import _density_scale
+
+    generator = torch.Generator().manual_seed(0)
+    density = torch.randn(1000, 9, 6, generator=generator).to(torch.float16)
+    density[:, :, 5] = 0  # an element no atom has as a neighbour
+    density[200:, :, 4] = 0  # a rare one
+    chunked = _density_scale(density, cloud_order=3, chunk=64)
+    d = density.double()
+    expected = torch.ones(3, 6, dtype=torch.float64)
+    for column in range(5):
+        present = d[:, :, column].ne(0).any(dim=1)
+        for degree, rows in enumerate([slice(0, 1), slice(1, 4), slice(4, 9)]):
+            expected[degree, column] = d[present, rows, column].square().mean().sqrt()
+    torch.testing.assert_close(chunked, expected, rtol=1e-12, atol=0)
+    torch.testing.assert_close(_density_scale(density, cloud_order=3), chunked, rtol=1e-12, atol=0)
