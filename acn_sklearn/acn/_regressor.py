@@ -115,8 +115,9 @@ class ACNRegressor(NeuralNetRegressor):
         ``head="auto"``: ``ACNRegressor(target="mu")`` fits a dipole moment.
     radius : float, default=3.0
         Neighbour cutoff of the AtomCloud convolutions, in Angstrom.
-    cloud_order : int, default=3
-        Number of spherical-harmonic degrees, ``l = 0 .. cloud_order - 1``.
+    cloud_order : int, default=4
+        Number of spherical-harmonic degrees, ``l = 0 .. cloud_order - 1``
+        (the paper used 3; 4 measured better on QM9 at every training-set size).
     n_radial : int, default=12
         Size of the Gaussian radial basis (smoothly cut off at ``radius``).
     embedding_dim : int, default=24
@@ -290,7 +291,7 @@ class ACNRegressor(NeuralNetRegressor):
         head="auto",
         target=None,
         radius=3.0,
-        cloud_order=3,
+        cloud_order=4,
         n_radial=12,
         embedding_dim=24,
         cloud_channels=48,
