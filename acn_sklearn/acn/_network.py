@@ -225,6 +225,7 @@ class ACNModule(nn.Module):
         element_clouds: bool,
         body_order: int = 3,
         bispectrum_channels: int = 16,
+        neighbour_cloud_order: int | None = None,
         heads: tuple[str, ...] | None = None,
         total_charge: float | None = 0.0,
     ):
@@ -252,7 +253,7 @@ class ACNModule(nn.Module):
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
         self.clouds = nn.ModuleList(
-            NeighbourCloud(atom_dim, cloud_channels, n_radial, cloud_order)
+            NeighbourCloud(atom_dim, cloud_channels, n_radial, neighbour_cloud_order or cloud_order)
             for _ in range(n_clouds - 1)
         )
         self.updates = nn.ModuleList(

@@ -37,6 +37,7 @@ _MODULE_PARAMETERS = (
     "embedding_dim",
     "cloud_channels",
     "n_clouds",
+    "neighbour_cloud_order",
     "atom_dim",
     "hidden_sizes",
     "pooling",
@@ -129,6 +130,11 @@ class ACNRegressor(NeuralNetRegressor):
         Number of stacked AtomCloud convolutions. The first runs on
         precomputed densities and is cheap; each further one is a sparse
         message pass over the neighbour pairs (about 3x slower training).
+    neighbour_cloud_order : int or None, default=None
+        Number of spherical-harmonic degrees of the further convolutions
+        (``n_clouds > 1``), at most ``cloud_order``; None: ``cloud_order``. The
+        paper's "different cloud orders": 1 makes them invariant message passes
+        (radial filters only, as in SchNet), whose cost is that of one degree.
     atom_dim : int, default=128
         Width of the per-atom features (the residual block's width).
     hidden_sizes : tuple of two int, default=(128, 64)
@@ -296,6 +302,7 @@ class ACNRegressor(NeuralNetRegressor):
         embedding_dim=24,
         cloud_channels=48,
         n_clouds=1,
+        neighbour_cloud_order=None,
         atom_dim=128,
         hidden_sizes=(128, 64),
         pooling="sum",
@@ -344,6 +351,7 @@ class ACNRegressor(NeuralNetRegressor):
         self.embedding_dim = embedding_dim
         self.cloud_channels = cloud_channels
         self.n_clouds = n_clouds
+        self.neighbour_cloud_order = neighbour_cloud_order
         self.atom_dim = atom_dim
         self.hidden_sizes = hidden_sizes
         self.pooling = pooling
@@ -425,6 +433,14 @@ class ACNRegressor(NeuralNetRegressor):
             raise ValueError(f"output must be 'linear' or 'sigmoid', got {self.output!r}")
         if not (isinstance(self.n_clouds, int | np.integer) and self.n_clouds >= 1):
             raise ValueError(f"n_clouds must be an integer >= 1, got {self.n_clouds!r}")
+        order = self.neighbour_cloud_order
+        if order is not None and not (
+            isinstance(order, int | np.integer) and 1 <= order <= self.cloud_order
+        ):
+            raise ValueError(
+                f"neighbour_cloud_order must be None or an integer from 1 to cloud_order="
+                f"{self.cloud_order}, got {order!r}"
+            )
         if not self.radius > 0:
             raise ValueError(f"radius must be positive, got {self.radius!r}")
         if self.body_order not in (3, 4):

@@ -25,15 +25,17 @@ def float32_densities(monkeypatch):
     monkeypatch.setattr(_data, "DENSITY_DTYPE", torch.float32)
 
 
-@pytest.fixture(scope="session", params=["paper", "default", "four-body"])
+@pytest.fixture(scope="session", params=["paper", "default", "four-body", "invariant-messages"])
 def fitted(request, qm9_subset):
-    """An ACNRegressor fitted briefly on 200 molecules: both head configurations, and
-    the bispectrum with a weight average."""
+    """An ACNRegressor fitted briefly on 200 molecules: both head configurations, the
+    bispectrum with a weight average, and invariant further clouds."""
     X, y = qm9_subset
     if request.param == "paper":
         extra = dict(n_clouds=1, pooling="power", output="sigmoid")
     elif request.param == "default":
         extra = dict(n_clouds=2, pooling="sum", output="linear")
+    elif request.param == "invariant-messages":
+        extra = dict(n_clouds=3, neighbour_cloud_order=1)
     else:
         extra = dict(body_order=4, bispectrum_channels=3, ema_decay=0.9, cloud_order=4)
     return ACNRegressor(max_epochs=2, random_state=0, **TINY, **extra).fit(X[:200], y[:200])

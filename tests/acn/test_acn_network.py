@@ -223,24 +223,29 @@ def test_density_cloud_matches_a_direct_contraction(qm9_subset, n_centres):
     torch.testing.assert_close(out, _invariants_by_hand(A, 6), rtol=1e-4, atol=1e-5)
 
 
-def test_neighbour_cloud_matches_a_sum_over_neighbours(qm9_subset):
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_neighbour_cloud_matches_a_sum_over_neighbours(qm9_subset, order):
+    """Also with fewer degrees than the pairs store (degrees 0-2): the lowest ones."""
     torch.manual_seed(5)
     batch, _ = _data(qm9_subset, n=2)
     n = len(batch.species)
-    cloud = NeighbourCloud(10, 6, 5, 3)
+    cloud = NeighbourCloud(10, 6, 5, order)
     h = torch.randn(n, 10)
     with torch.no_grad():
         out = cloud(h, batch)
         g = cloud.features(h)  # (n, 12)
-        radial = cloud.radial.weight.view(3, 12, 5)  # degree, channel, basis
-    A = [torch.zeros(n, 2 * d + 1, 12) for d in range(3)]
+        radial = cloud.radial.weight.view(order, 12, 5)  # degree, channel, basis
+    A = [torch.zeros(n, 2 * d + 1, 12) for d in range(order)]
     for p in range(len(batch.centre)):
         i, j = int(batch.centre[p]), int(batch.neighbour[p])
-        for d in range(3):
+        for d in range(order):
             R = radial[d] @ batch.radial[p]  # (12,)
             Y = batch.harmonics[p, d * d : (d + 1) ** 2]  # (2d + 1,)
             A[d][i] += Y[:, None] * (R * g[j])[None, :]
     torch.testing.assert_close(out, _invariants_by_hand(A, 6), rtol=1e-4, atol=1e-5)
+    module = _module(neighbour_cloud_order=order)
+    assert [c.cloud_order for c in module.clouds] == [order, order]
+    assert module.cloud.invariants.n_features == 6 * 4
 
 
 def test_bispectrum_degrees_by_hand():

@@ -19,6 +19,7 @@ PARAMS = [
     "embedding_dim",
     "cloud_channels",
     "n_clouds",
+    "neighbour_cloud_order",
     "atom_dim",
     "hidden_sizes",
     "pooling",
@@ -380,6 +381,8 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
     [
         ({"body_order": 5}, "body_order must be 3 or 4"),
         ({"ema_decay": 1.0}, r"ema_decay must be in \(0, 1\)"),
+        ({"neighbour_cloud_order": 5}, "neighbour_cloud_order must be None or an integer from"),
+        ({"neighbour_cloud_order": 0}, "from 1 to cloud_order=4, got 0"),
     ],
 )
 def test_higher_order_parameters_are_checked(qm9_subset, params, message):
