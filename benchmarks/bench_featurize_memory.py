@@ -7,7 +7,7 @@ peak resident memory above what the loaded data set already held, the bytes the
 stored features keep, and the time. ``--one-pass`` sizes featurize everything in
 one chunk (the behaviour before chunking).
 
-    python bench_featurize_memory.py --sizes 10000 30000 128831 --one-pass 10000 30000
+    python bench_featurize_memory.py --sizes 10000 30000 128831 --one-pass
 """
 
 from __future__ import annotations

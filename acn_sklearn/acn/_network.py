@@ -253,7 +253,12 @@ class ACNModule(nn.Module):
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
         self.clouds = nn.ModuleList(
-            NeighbourCloud(atom_dim, cloud_channels, n_radial, neighbour_cloud_order or cloud_order)
+            NeighbourCloud(
+                atom_dim,
+                cloud_channels,
+                n_radial,
+                cloud_order if neighbour_cloud_order is None else neighbour_cloud_order,
+            )
             for _ in range(n_clouds - 1)
         )
         self.updates = nn.ModuleList(

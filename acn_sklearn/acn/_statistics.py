@@ -55,21 +55,27 @@ class TrainingStatistics:
     loss_scale: torch.Tensor
 
 
-def _density_scale(density: torch.Tensor, cloud_order: int, chunk: int = 65536) -> torch.Tensor:
+def _density_scale(
+    density: torch.Tensor, cloud_order: int, n_radial: int, chunk: int = 8192
+) -> torch.Tensor:
     # Mean square of each column over the atoms that have a neighbour of its
     # element: over all atoms, a rare element's columns (fluorine) would be
-    # inflated by 1 / sqrt(its frequency) and dwarf the others. Summed over
-    # chunks of atoms in float64, so no copy of the (half-precision) densities
-    # is made and the sums do not lose the small terms.
-    present = torch.zeros(density.shape[2], dtype=torch.float64)
+    # inflated by 1 / sqrt(its frequency) and dwarf the others. An atom has such
+    # a neighbour if any of the element's columns is nonzero (a single column can
+    # round to zero in half precision far out in its Gaussian's tail). Summed
+    # over chunks of atoms in float64: no copy of all densities is made, and the
+    # sums keep their small terms.
+    n_inputs = density.shape[2]
+    present = torch.zeros(n_inputs // n_radial, dtype=torch.float64)
     squares = torch.zeros(density.shape[1:], dtype=torch.float64)
     for part in torch.split(density, chunk):
-        part = part.to(torch.float64)
-        present += part.ne(0).any(dim=1).sum(dim=0)
-        squares += part.square().sum(dim=0)
-    squares /= present.clamp_min(1)  # (cloud_order**2, n_inputs)
+        part = part.to(torch.float64, copy=True)
+        has_element = part.ne(0).any(dim=1).view(len(part), -1, n_radial).any(dim=2)
+        present += has_element.sum(dim=0)
+        squares += part.square_().sum(dim=0)
+    squares /= torch.repeat_interleave(present, n_radial).clamp_min(1)
     degree = torch.repeat_interleave(torch.arange(cloud_order), 2 * torch.arange(cloud_order) + 1)
-    rms = torch.zeros(cloud_order, squares.shape[1], dtype=torch.float64)
+    rms = torch.zeros(cloud_order, n_inputs, dtype=torch.float64)
     rms = rms.index_add_(0, degree, squares)
     rms = (rms / (2 * torch.arange(cloud_order) + 1)[:, None]).sqrt()
     return torch.where(rms > 0, rms, torch.ones_like(rms))
@@ -103,6 +109,7 @@ def training_statistics(
     counts: np.ndarray,
     *,
     cloud_order: int,
+    n_radial: int,
     output: str,
     heads: tuple[str, ...],
 ) -> TrainingStatistics:
@@ -118,6 +125,8 @@ def training_statistics(
         Atoms of each species per molecule.
     cloud_order : int
         Number of spherical-harmonic degrees of the densities.
+    n_radial : int
+        Number of radial functions per neighbour element of the densities.
     output : {"linear", "sigmoid"}
         The network's output (see :class:`~acn_sklearn.ACNRegressor`).
     heads : tuple of str
@@ -151,7 +160,7 @@ def training_statistics(
         return torch.as_tensor(value, dtype=torch.float32)
 
     return TrainingStatistics(
-        density_scale=tensor(_density_scale(dataset.arrays["density"], cloud_order)),
+        density_scale=tensor(_density_scale(dataset.arrays["density"], cloud_order, n_radial)),
         potential_mean=tensor(V.mean(axis=0)),
         potential_scale=tensor(np.maximum(V.std(axis=0), 1e-6)),
         element_baseline=tensor(baseline),

@@ -38,6 +38,14 @@ def test_rotation_reflection_translation(fitted, molecules, mirror):
         _assert_same(fitted.predict(moved), reference)
 
 
+def test_further_clouds_have_the_degrees_asked_for(fitted):
+    """The regressor hands its cloud orders to the network (each fixture's setting)."""
+    network = getattr(fitted.module_, "network", fitted.module_)
+    expected = fitted.neighbour_cloud_order or fitted.cloud_order
+    assert [c.cloud_order for c in network.clouds] == [expected] * (fitted.n_clouds - 1)
+    assert network.cloud.weight.shape[1] == fitted.cloud_order
+
+
 def test_atom_permutation(fitted, molecules):
     rng = np.random.default_rng(2)
     shuffled = molecules.copy()

@@ -193,19 +193,24 @@ def test_nan_loss_stops_with_a_clear_error(qm9_subset, tiny):
 
 
 def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_subset, tiny):
+    from acn_sklearn.acn._geometry import neighbour_pairs
+
     X, y = qm9_subset
     model = ACNRegressor(max_epochs=1, elements=(1, 6, 7, 8, 9), **tiny).fit(X[:300], y[:300])
     density = model._featurize(np.asarray(X[:300])).arrays["density"][:, 0]  # degree 0
     scale = model.module_.cloud.density_scale[0]
-    present = density.ne(0)
+    # Which atoms have a neighbour of each element within the radius, from the geometry.
+    pairs = neighbour_pairs(np.asarray(X[:300]), model.radius, model.cloud_order, model.n_radial)
+    species = np.searchsorted(model.elements_, np.asarray(X[:300])[:, :, 0][X[:300, :, 0] > 0])
+    has = np.zeros((len(density), len(model.elements_)), dtype=bool)
+    has[pairs.centre, species[pairs.neighbour]] = True
     n_radial = model.n_radial
-    fluorine = slice(4 * n_radial, 5 * n_radial)
-    assert 0 < present[:, fluorine].any(dim=1).sum() < 0.05 * len(density), "F must be rare"
+    assert 0 < has[:, 4].sum() < 0.05 * len(density), "F must be rare"
     for column in range(density.shape[1]):
-        if present[:, column].any():
-            values = density[present[:, column], column] / scale[column]
-            # Rare (fluorine) columns get unit scale too: not inflated by their rarity.
-            assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
+        atoms = torch.from_numpy(has[:, column // n_radial])
+        values = density[atoms, column].float() / scale[column]
+        # Rare (fluorine) columns get unit scale too: not inflated by their rarity.
+        assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
 
 
 def test_molecules_are_validated_once_per_fit_and_predict(qm9_subset, tiny, validations):
@@ -383,6 +388,8 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
         ({"ema_decay": 1.0}, r"ema_decay must be in \(0, 1\)"),
         ({"neighbour_cloud_order": 5}, "neighbour_cloud_order must be None or an integer from"),
         ({"neighbour_cloud_order": 0}, "from 1 to cloud_order=4, got 0"),
+        ({"neighbour_cloud_order": True}, "got True"),
+        ({"cloud_order": 2, "neighbour_cloud_order": 3}, "from 1 to cloud_order=2, got 3"),
     ],
 )
 def test_higher_order_parameters_are_checked(qm9_subset, params, message):
@@ -393,19 +400,24 @@ def test_higher_order_parameters_are_checked(qm9_subset, params, message):
 
 def test_density_scale_summed_in_chunks_equals_one_pass():
     """Chunked float64 sums give the scales of the definition: per degree, the root mean
-    square over the atoms that have a neighbour of the column's element."""
+    square over the atoms that have a neighbour of the column's element, which is any
+    nonzero column of that element (one may have rounded to zero)."""
     from acn_sklearn.acn._statistics import _density_scale
 
     generator = torch.Generator().manual_seed(0)
+    n_radial = 2  # three elements: columns 0-1, 2-3, 4-5
     density = torch.randn(1000, 9, 6, generator=generator).to(torch.float16)
-    density[:, :, 5] = 0  # an element no atom has as a neighbour
-    density[200:, :, 4] = 0  # a rare one
-    chunked = _density_scale(density, cloud_order=3, chunk=64)
+    density[:, :, 4:] = 0  # an element no atom has as a neighbour
+    density[200:, :, 2:4] = 0  # a rare one
+    density[:100, :, 3] = 0  # ... whose second column rounded to zero for some atoms
+    chunked = _density_scale(density, cloud_order=3, n_radial=n_radial, chunk=64)
     d = density.double()
     expected = torch.ones(3, 6, dtype=torch.float64)
-    for column in range(5):
-        present = d[:, :, column].ne(0).any(dim=1)
+    for column in range(4):
+        element = slice(column - column % n_radial, column - column % n_radial + n_radial)
+        present = d[:, :, element].ne(0).flatten(1).any(dim=1)
         for degree, rows in enumerate([slice(0, 1), slice(1, 4), slice(4, 9)]):
             expected[degree, column] = d[present, rows, column].square().mean().sqrt()
     torch.testing.assert_close(chunked, expected, rtol=1e-12, atol=0)
-    torch.testing.assert_close(_density_scale(density, cloud_order=3), chunked, rtol=1e-12, atol=0)
+    one_pass = _density_scale(density, cloud_order=3, n_radial=n_radial, chunk=len(density))
+    torch.testing.assert_close(one_pass, chunked, rtol=1e-12, atol=0)
