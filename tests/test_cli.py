@@ -238,6 +238,13 @@ TINY_ACN_SPEC = (
 )
 
 
+def _interruptible():
+    """Let the child take Ctrl-C as a terminal's foreground process does: a test run
+    started as a background job inherits SIGINT ignored, and Python keeps ignoring it
+    (the fit then ran to its end and saved its model)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_fit_checkpoint_resumes_a_stopped_fit(small_files, tmp_path, qm9_subset, capsys, stop):
     train, _ = small_files
@@ -245,7 +252,13 @@ def test_fit_checkpoint_resumes_a_stopped_fit(small_files, tmp_path, qm9_subset,
     args = ["fit", "--model", TINY_ACN_SPEC, "--data", str(train), "-o", str(model)]
     args += ["--checkpoint", str(checkpoint)]
     command = [sys.executable, "-m", "acn_sklearn.cli", *args]
-    fit = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fit = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interruptible,
+    )
     saved = checkpoint / "acn_checkpoint.pt"
 
     def epochs_saved():
