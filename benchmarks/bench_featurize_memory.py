@@ -47,8 +47,7 @@ start = time.perf_counter()
 ds = data.featurize(X, y, elements=elements, radius=p["radius"], cloud_order=p["cloud_order"],
                     n_radial=p["n_radial"], keep_pairs=False)
 training_statistics(ds, y, element_counts(X, elements), cloud_order=p["cloud_order"],
-                    n_radial=p["n_radial"],
-                    output="linear", heads=("extensive",))
+                    n_radial=p["n_radial"], output="linear", heads=("extensive",))
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 stored = sum(a.numel() * a.element_size() for a in ds.arrays.values())

@@ -133,9 +133,9 @@ class ACNRegressor(NeuralNetRegressor):
     neighbour_cloud_order : int or None, default=None
         Number of spherical-harmonic degrees of the further convolutions
         (used only with ``n_clouds > 1``), at most ``cloud_order``; None:
-        ``cloud_order``. The
-        paper's "different cloud orders": 1 makes them invariant message passes
-        (radial filters only, as in SchNet), whose cost is that of one degree.
+        ``cloud_order``. The paper's "different cloud orders": 1 makes them
+        invariant message passes (radial filters only, as in SchNet), whose cost
+        is that of one degree.
     atom_dim : int, default=128
         Width of the per-atom features (the residual block's width).
     hidden_sizes : tuple of two int, default=(128, 64)
