@@ -84,7 +84,7 @@ class Invariants(nn.Module):
         if self.triples:
             n, k = len(per_degree[0]), self.bispectrum_channels
             # One row per (atom, channel): D of degree l as (n * k, 2l + 1).
-            d = [x[..., 2 * c :].transpose(1, 2).reshape(n * k, -1) for x in per_degree]
+            d = [x[..., 2 * c : 2 * c + k].transpose(1, 2).reshape(n * k, -1) for x in per_degree]
             for i, (a, b, l3) in enumerate(self.triples):
                 outer = (d[a][:, :, None] * d[b][:, None, :]).flatten(1)
                 coupled = outer @ getattr(self, f"wigner_3j_{i}")  # (n * k, 2 l3 + 1)
@@ -121,6 +121,9 @@ class DensityCloud(nn.Module):
         Invariants of :class:`Invariants`: power spectrum, or also bispectrum.
     bispectrum_channels : int
         Channels of the bispectrum.
+    equivariant_channels : int, default=0
+        Two further channel sets ``V, U`` per degree, not contracted here: the
+        equivariant features an :class:`EquivariantCloud` passes on.
     """
 
     def __init__(
@@ -131,13 +134,13 @@ class DensityCloud(nn.Module):
         cloud_order: int,
         body_order: int = 3,
         bispectrum_channels: int = 0,
+        equivariant_channels: int = 0,
     ):
         super().__init__()
         self.invariants = Invariants(channels, cloud_order, body_order, bispectrum_channels)
+        n_outputs = self.invariants.n_inputs + 2 * equivariant_channels
         scale = 1.0 / math.sqrt(n_inputs)
-        self.weight = nn.Parameter(
-            scale * torch.randn(n_centres, cloud_order, n_inputs, self.invariants.n_inputs)
-        )
+        self.weight = nn.Parameter(scale * torch.randn(n_centres, cloud_order, n_inputs, n_outputs))
         # Root mean square of each density column per degree, set from the training data.
         self.register_buffer("density_scale", torch.ones(cloud_order, n_inputs))
 
@@ -145,11 +148,13 @@ class DensityCloud(nn.Module):
     def n_features(self) -> int:
         return self.invariants.n_features
 
-    def forward(self, density: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+    def channels(self, density: torch.Tensor, species: torch.Tensor) -> list[torch.Tensor]:
+        """The equivariant channel sets per degree ``l``, each (n_atoms, 2l + 1, n_outputs):
+        those of :attr:`invariants` first, then ``V, U`` (``equivariant_channels`` each)."""
         weight = self.weight / self.density_scale[:, :, None]
         per_degree = [density[:, d * d : (d + 1) ** 2] for d in range(weight.shape[1])]
         if len(weight) == 1:
-            return self.invariants([x @ w for x, w in zip(per_degree, weight[0], strict=True)])
+            return [x @ w for x, w in zip(per_degree, weight[0], strict=True)]
         centres = [torch.nonzero(species == s).squeeze(1) for s in range(len(weight))]
         mixed = []
         for d, x in enumerate(per_degree):
@@ -157,7 +162,10 @@ class DensityCloud(nn.Module):
             for s, atoms in enumerate(centres):
                 out = out.index_copy(0, atoms, x[atoms] @ weight[s, d])
             mixed.append(out)
-        return self.invariants(mixed)
+        return mixed
+
+    def forward(self, density: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+        return self.invariants(self.channels(density, species))
 
 
 class NeighbourCloud(nn.Module):
@@ -193,6 +201,71 @@ class NeighbourCloud(nn.Module):
         return self.invariants(per_degree)
 
 
+class EquivariantCloud(nn.Module):
+    """A second AtomCloud convolution that passes the first one's ``l > 0`` channels on.
+
+    With ``V_j, U_i`` the first cloud's equivariant channel sets of degree ``l``
+    (:meth:`DensityCloud.channels`), gates ``g = Linear(h)`` of the neighbour
+    and radial functions ``R`` linear in the radial basis, per channel ``e`` and
+    degree ``l``::
+
+        b_i[e, l] = sum_j R_el(r_ij) g_j[e] mean_m Y_lm(r_ij) V_j[e, lm]
+        o_i[e, l] = mean_m U_i[e, lm] sum_j R'_el(r_ij) g'_j[e] V_j[e, lm]
+
+    ``b`` is the neighbour's environment seen along the bond, ``o`` the overlap
+    of the centre's environment with its neighbours': the ``l x l -> 0`` paths
+    of a tensor product of equivariant features (as in NequIP and MACE), so
+    they see how two neighbourhoods are oriented to each other (dihedral
+    angles), which the invariants of one cloud cannot. Both are invariant.
+
+    Parameters
+    ----------
+    atom_dim : int
+        Width of the atom features ``h``.
+    channels : int
+        Channels ``e`` of ``V`` and ``U``.
+    n_radial : int
+        Size of the radial basis.
+    cloud_order : int
+        Number of degrees.
+    """
+
+    def __init__(self, atom_dim: int, channels: int, n_radial: int, cloud_order: int):
+        super().__init__()
+        self.channels = channels
+        self.cloud_order = cloud_order
+        self.gates = nn.Linear(atom_dim, 2 * channels)
+        self.radial = nn.Linear(n_radial, 2 * cloud_order * channels, bias=False)
+        degree = torch.repeat_interleave(
+            torch.arange(cloud_order), 2 * torch.arange(cloud_order) + 1
+        )
+        # The mean over m of every degree, as a matrix (cloud_order**2, cloud_order).
+        self.register_buffer(
+            "degree_mean", torch.nn.functional.one_hot(degree).float() / (2 * degree[:, None] + 1)
+        )
+        self.n_features = 2 * channels * cloud_order
+
+    def forward(
+        self, h: torch.Tensor, per_degree: list[torch.Tensor], batch: MoleculeBatch
+    ) -> torch.Tensor:
+        e, n_pairs = self.channels, len(batch.centre)
+        # Channels first, (l, m) last: the mean over m is then one matrix product.
+        vu = torch.cat(per_degree, dim=1).transpose(1, 2)  # (n, 2e, cloud_order**2)
+        v, u = vu[:, :e].contiguous(), vu[:, e:].contiguous()
+        v_j = v[batch.neighbour]  # (n_pairs, e, cloud_order**2)
+        harmonics = batch.harmonics[:, None, : self.cloud_order**2]
+        # Per pair, <Y(r_ij), V_j>_l and <U_i, V_j>_l: (n_pairs, 2, e, cloud_order).
+        products = torch.stack([v_j * harmonics, v_j * u[batch.centre]], dim=1)
+        dots = (products.view(-1, self.cloud_order**2) @ self.degree_mean).view(
+            n_pairs, 2, e, self.cloud_order
+        )
+        g = self.gates(h)[batch.neighbour].view(n_pairs, 2, e, 1)
+        r = self.radial(batch.radial).view(n_pairs, 2, e, self.cloud_order)
+        summed = h.new_zeros(len(h), 2, e, self.cloud_order)
+        summed.index_add_(0, batch.centre, dots * r * g)
+        return summed.transpose(2, 3).flatten(1)  # b, then o; per degree, per channel
+
+
 class ACNModule(nn.Module):
     """AtomCloudNet: embedding, AtomCloud convolutions, potentials, residual block, pooling, head.
 
@@ -226,6 +299,7 @@ class ACNModule(nn.Module):
         body_order: int = 3,
         bispectrum_channels: int = 16,
         neighbour_cloud_order: int | None = None,
+        equivariant_channels: int = 0,
         heads: tuple[str, ...] | None = None,
         total_charge: float | None = 0.0,
     ):
@@ -249,6 +323,7 @@ class ACNModule(nn.Module):
             cloud_order,
             body_order,
             bispectrum_channels,
+            equivariant_channels,
         )
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
@@ -295,6 +370,16 @@ class ACNModule(nn.Module):
             )
             nn.init.zeros_(self.attention[-1].weight)
             nn.init.zeros_(self.attention[-1].bias)
+        self.equivariant = None
+        if equivariant_channels:
+            self.equivariant = EquivariantCloud(
+                atom_dim, equivariant_channels, n_radial, cloud_order
+            )
+            self.equivariant_update = nn.Sequential(
+                nn.Linear(atom_dim + self.equivariant.n_features, atom_dim),
+                nn.Softplus(),
+                nn.Linear(atom_dim, atom_dim),
+            )
 
     def set_statistics(self, statistics: TrainingStatistics) -> None:
         """Store the training data's feature and target statistics in the buffers."""
@@ -308,10 +393,15 @@ class ACNModule(nn.Module):
 
     def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
         """Per-atom invariant features after the clouds and the residual block."""
-        parts = [self.embedding(batch.species), self.cloud(batch.density, batch.species)]
+        mixed = self.cloud.channels(batch.density, batch.species)
+        parts = [self.embedding(batch.species), self.cloud.invariants(mixed)]
         if self.potentials:
             parts.append((batch.potentials - self.potential_mean) / self.potential_scale)
         h = softplus(self.atom_in(torch.cat(parts, dim=1)))
+        if self.equivariant is not None:
+            passed = [x[..., self.cloud.invariants.n_inputs :] for x in mixed]
+            message = self.equivariant(h, passed, batch)
+            h = h + self.equivariant_update(torch.cat([h, message], dim=1))
         for cloud, update in zip(self.clouds, self.updates, strict=True):
             h = h + update(torch.cat([h, cloud(h, batch)], dim=1))
         # The residual block's output is concatenated with its own input.

@@ -38,6 +38,7 @@ _MODULE_PARAMETERS = (
     "cloud_channels",
     "n_clouds",
     "neighbour_cloud_order",
+    "equivariant_channels",
     "atom_dim",
     "hidden_sizes",
     "pooling",
@@ -136,6 +137,13 @@ class ACNRegressor(NeuralNetRegressor):
         ``cloud_order``. The paper's "different cloud orders": 1 makes them
         invariant message passes (radial filters only, as in SchNet), whose cost
         is that of one degree.
+    equivariant_channels : int, default=0
+        If positive, a convolution after the first that passes that many
+        channels of the first one's equivariant (``l > 0``) features from each
+        neighbour to the centre and couples them with the bond direction and
+        with the centre's own (tensor-product paths to invariants, as NequIP
+        and MACE do): it sees how two neighbourhoods are oriented to each
+        other, such as dihedral angles. 0: none (the paper).
     atom_dim : int, default=128
         Width of the per-atom features (the residual block's width).
     hidden_sizes : tuple of two int, default=(128, 64)
@@ -304,6 +312,7 @@ class ACNRegressor(NeuralNetRegressor):
         cloud_channels=48,
         n_clouds=1,
         neighbour_cloud_order=None,
+        equivariant_channels=0,
         atom_dim=128,
         hidden_sizes=(128, 64),
         pooling="sum",
@@ -353,6 +362,7 @@ class ACNRegressor(NeuralNetRegressor):
         self.cloud_channels = cloud_channels
         self.n_clouds = n_clouds
         self.neighbour_cloud_order = neighbour_cloud_order
+        self.equivariant_channels = equivariant_channels
         self.atom_dim = atom_dim
         self.hidden_sizes = hidden_sizes
         self.pooling = pooling
@@ -444,6 +454,11 @@ class ACNRegressor(NeuralNetRegressor):
                 f"neighbour_cloud_order must be None or an integer from 1 to cloud_order="
                 f"{self.cloud_order}, got {order!r}"
             )
+        channels = self.equivariant_channels
+        if isinstance(channels, bool) or not (
+            isinstance(channels, int | np.integer) and channels >= 0
+        ):
+            raise ValueError(f"equivariant_channels must be an integer >= 0, got {channels!r}")
         if not self.radius > 0:
             raise ValueError(f"radius must be positive, got {self.radius!r}")
         if self.body_order not in (3, 4):
@@ -476,7 +491,7 @@ class ACNRegressor(NeuralNetRegressor):
             radius=self.radius,
             cloud_order=self.cloud_order,
             n_radial=self.n_radial,
-            keep_pairs=self.n_clouds > 1,
+            keep_pairs=self.n_clouds > 1 or self.equivariant_channels > 0,
             per_atom=self.heads_ == ("atomic",),
         )
 

@@ -25,10 +25,12 @@ def float32_densities(monkeypatch):
     monkeypatch.setattr(_data, "DENSITY_DTYPE", torch.float32)
 
 
-@pytest.fixture(scope="session", params=["paper", "default", "four-body", "invariant-messages"])
+@pytest.fixture(
+    scope="session", params=["paper", "default", "four-body", "invariant-messages", "equivariant"]
+)
 def fitted(request, qm9_subset):
     """An ACNRegressor fitted briefly on 200 molecules: both head configurations, the
-    bispectrum with a weight average, and invariant further clouds."""
+    bispectrum with a weight average, invariant further clouds, and an equivariant cloud."""
     X, y = qm9_subset
     if request.param == "paper":
         extra = dict(n_clouds=1, pooling="power", output="sigmoid")
@@ -36,6 +38,8 @@ def fitted(request, qm9_subset):
         extra = dict(n_clouds=2, pooling="sum", output="linear")
     elif request.param == "invariant-messages":
         extra = dict(n_clouds=3, neighbour_cloud_order=1)
+    elif request.param == "equivariant":
+        extra = dict(n_clouds=1, equivariant_channels=3)
     else:
         extra = dict(body_order=4, bispectrum_channels=3, ema_decay=0.9, cloud_order=4)
     return ACNRegressor(max_epochs=2, random_state=0, **TINY, **extra).fit(X[:200], y[:200])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from acn_sklearn.acn._data import featurize
-from acn_sklearn.acn._network import ACNModule, DensityCloud, NeighbourCloud
+from acn_sklearn.acn._network import ACNModule, DensityCloud, EquivariantCloud, NeighbourCloud
 
 ELEMENTS = np.array([1, 6, 7, 8, 9])
 
@@ -320,3 +320,56 @@ def test_bispectrum_is_invariant_to_a_rotation_with_reflection(qm9_subset):
             outputs.append(cloud(batch.density, batch.species))
     assert outputs[0].shape[1] == 6 * 5 + 5 * 4
     torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
+
+
+def test_passed_on_channels_leave_the_invariants_alone(qm9_subset):
+    """Equivariant channels appended to the first cloud change none of its invariants
+    (the bispectrum reads its own channels, not the ones after them)."""
+    torch.manual_seed(8)
+    batch, _ = _data(qm9_subset, n=2, cloud_order=4)
+    alone = DensityCloud(1, 25, 6, 4, body_order=4, bispectrum_channels=3)
+    with_passed = DensityCloud(
+        1, 25, 6, 4, body_order=4, bispectrum_channels=3, equivariant_channels=5
+    )
+    with torch.no_grad():
+        with_passed.weight[..., :15] = alone.weight
+        mixed = with_passed.channels(batch.density, batch.species)
+        torch.testing.assert_close(
+            with_passed(batch.density, batch.species), alone(batch.density, batch.species)
+        )
+    assert [x.shape[2] for x in mixed] == [15 + 10] * 4
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_equivariant_cloud_matches_a_sum_over_neighbours(qm9_subset, order):
+    """Both invariants of the docstring against explicit loops over pairs and m (float64)."""
+    torch.manual_seed(9)
+    batch, _ = _data(qm9_subset, n=2, cloud_order=4)
+    n, e = len(batch.species), 3
+    cloud = EquivariantCloud(10, e, 5, order)
+    h = torch.randn(n, 10)
+    per_degree = [torch.randn(n, 2 * d + 1, 2 * e) for d in range(order)]
+    with torch.no_grad():
+        out = cloud(h, per_degree, batch).double().numpy()
+        gates = cloud.gates(h).double().numpy()  # (n, 2e): bond, overlap
+        radial = cloud.radial.weight.double().numpy().reshape(2, e, order, 5)
+    Y = batch.harmonics.double().numpy()
+    basis = batch.radial.double().numpy()
+    bond = np.zeros((n, order, e))
+    summed = [np.zeros((n, 2 * d + 1, e)) for d in range(order)]
+    for p in range(len(batch.centre)):
+        i, j = int(batch.centre[p]), int(batch.neighbour[p])
+        for d in range(order):
+            V = per_degree[d][j, :, :e].double().numpy()  # (2d + 1, e)
+            R_bond = radial[0, :, d] @ basis[p] * gates[j, :e]
+            R_overlap = radial[1, :, d] @ basis[p] * gates[j, e:]
+            bond[i, d] += R_bond * (Y[p, d * d : (d + 1) ** 2] @ V) / (2 * d + 1)
+            summed[d][i] += R_overlap * V
+    overlap = np.stack(
+        [(summed[d] * per_degree[d][..., e:].double().numpy()).mean(axis=1) for d in range(order)],
+        axis=1,
+    )
+    expected = np.concatenate([bond, overlap], axis=1).reshape(n, -1)
+    assert out.shape == (n, 2 * order * e)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-6)
+    assert np.abs(out).max() > 1e-2  # not trivially zero

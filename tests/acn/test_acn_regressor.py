@@ -20,6 +20,7 @@ PARAMS = [
     "cloud_channels",
     "n_clouds",
     "neighbour_cloud_order",
+    "equivariant_channels",
     "atom_dim",
     "hidden_sizes",
     "pooling",
@@ -390,6 +391,9 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
         ({"neighbour_cloud_order": 0}, "from 1 to cloud_order=4, got 0"),
         ({"neighbour_cloud_order": True}, "got True"),
         ({"cloud_order": 2, "neighbour_cloud_order": 3}, "from 1 to cloud_order=2, got 3"),
+        ({"equivariant_channels": -1}, "equivariant_channels must be an integer >= 0, got -1"),
+        ({"equivariant_channels": 2.5}, "equivariant_channels must be an integer >= 0, got 2.5"),
+        ({"equivariant_channels": True}, "equivariant_channels must be an integer >= 0, got True"),
     ],
 )
 def test_higher_order_parameters_are_checked(qm9_subset, params, message):
