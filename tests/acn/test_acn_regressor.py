@@ -425,3 +425,24 @@ def test_density_scale_summed_in_chunks_equals_one_pass():
     torch.testing.assert_close(chunked, expected, rtol=1e-12, atol=0)
     one_pass = _density_scale(density, cloud_order=3, n_radial=n_radial, chunk=len(density))
     torch.testing.assert_close(one_pass, chunked, rtol=1e-12, atol=0)
+
+
+def test_stacks_with_a_kernel_model(qm9_subset, tiny):
+    """A network and a kernel pipeline inside sklearn's StackingRegressor: each is
+    cloned and fitted on cross-validation folds, and the final estimator combines
+    their predictions (the kind of model average of docs/benchmarks/model_averages.md)."""
+    from sklearn.ensemble import StackingRegressor
+    from sklearn.linear_model import LinearRegression
+
+    from acn_sklearn import make_cm_krr
+
+    X, y = qm9_subset
+    network = ACNRegressor(max_epochs=2, random_state=0, **tiny)
+    stack = StackingRegressor(
+        [("acn", network), ("cm", make_cm_krr())], final_estimator=LinearRegression(), cv=2
+    ).fit(X[:120], y[:120])
+    assert not hasattr(network, "module_")  # the given network stays unfitted
+    members = np.column_stack([m.predict(X[120:150]) for m in stack.estimators_])
+    expected = stack.final_estimator_.predict(members)
+    np.testing.assert_allclose(stack.predict(X[120:150]), expected, rtol=1e-6)
+    assert members.std(axis=0).min() > 0  # both members predict, not constants
