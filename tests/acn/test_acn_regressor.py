@@ -446,3 +446,17 @@ def test_stacks_with_a_kernel_model(qm9_subset, tiny):
     expected = stack.final_estimator_.predict(members)
     np.testing.assert_allclose(stack.predict(X[120:150]), expected, rtol=1e-6)
     assert members.std(axis=0).min() > 0  # both members predict, not constants
+
+
+def test_default_optimizer_is_adamw_with_weight_decay(qm9_subset, tiny):
+    X, y = qm9_subset
+    params = ACNRegressor().get_params()
+    assert params["optimizer"] is torch.optim.AdamW
+    assert params["optimizer__weight_decay"] == 0.1
+    chosen = ACNRegressor(optimizer__weight_decay=0.01).get_params()
+    assert chosen["optimizer__weight_decay"] == 0.01
+    assert "optimizer__weight_decay" not in ACNRegressor(optimizer=torch.optim.Adam).get_params()
+    assert clone(ACNRegressor()).get_params()["optimizer__weight_decay"] == 0.1
+    model = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
+    assert isinstance(model.optimizer_, torch.optim.AdamW)
+    assert model.optimizer_.param_groups[0]["weight_decay"] == 0.1
