@@ -41,6 +41,7 @@ PAPER = dict(
     n_radial=4,
     cloud_order=3,
     criterion=torch.nn.MSELoss,
+    optimizer=torch.optim.Adam,
     lr=5e-4,
     batch_size=72,
 )
