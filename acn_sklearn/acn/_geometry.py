@@ -77,6 +77,16 @@ class NeighbourPairs:
     harmonics: torch.Tensor
 
 
+def degree_mean(cloud_order: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The mean over ``m`` of each degree as a matrix, (cloud_order**2, cloud_order).
+
+    Harmonic columns are ordered ``(l, m)``, degree ``l`` taking ``2l + 1``
+    columns from ``l**2``; ``x @ degree_mean(L)`` averages each degree's columns.
+    """
+    degree = torch.repeat_interleave(torch.arange(cloud_order), 2 * torch.arange(cloud_order) + 1)
+    return torch.nn.functional.one_hot(degree).to(dtype) / (2 * degree[:, None] + 1)
+
+
 def groups_by_size(X: np.ndarray, block: int = 1 << 18):
     """Yield ``(molecules, n)`` blocks of molecules that all have ``n`` real atoms.
 

@@ -20,6 +20,7 @@ from torch.nn.functional import softplus
 
 from . import _heads
 from ._data import MoleculeBatch
+from ._geometry import degree_mean
 from ._statistics import TrainingStatistics
 
 
@@ -236,13 +237,7 @@ class EquivariantCloud(nn.Module):
         self.cloud_order = cloud_order
         self.gates = nn.Linear(atom_dim, 2 * channels)
         self.radial = nn.Linear(n_radial, 2 * cloud_order * channels, bias=False)
-        degree = torch.repeat_interleave(
-            torch.arange(cloud_order), 2 * torch.arange(cloud_order) + 1
-        )
-        # The mean over m of every degree, as a matrix (cloud_order**2, cloud_order).
-        self.register_buffer(
-            "degree_mean", torch.nn.functional.one_hot(degree).float() / (2 * degree[:, None] + 1)
-        )
+        self.register_buffer("degree_mean", degree_mean(cloud_order))
         self.n_features = 2 * channels * cloud_order
 
     def forward(

@@ -16,6 +16,7 @@ import torch
 
 from ..molecules import element_baseline
 from ._data import MoleculeDataset
+from ._geometry import degree_mean
 from ._heads import BOHR_PER_ANGSTROM, DEBYE_PER_E_ANGSTROM
 
 
@@ -74,10 +75,7 @@ def _density_scale(
         present += has_element.sum(dim=0)
         squares += part.square_().sum(dim=0)
     squares /= torch.repeat_interleave(present, n_radial).clamp_min(1)
-    degree = torch.repeat_interleave(torch.arange(cloud_order), 2 * torch.arange(cloud_order) + 1)
-    rms = torch.zeros(cloud_order, n_inputs, dtype=torch.float64)
-    rms = rms.index_add_(0, degree, squares)
-    rms = (rms / (2 * torch.arange(cloud_order) + 1)[:, None]).sqrt()
+    rms = (degree_mean(cloud_order, torch.float64).T @ squares).sqrt()
     return torch.where(rms > 0, rms, torch.ones_like(rms))
 
 
