@@ -45,7 +45,7 @@ def main() -> None:
         for a, b in itertools.combinations(models, 2):
             (test_a, e_a), (test_b, e_b) = errors[a, n], errors[b, n]
             if not np.array_equal(test_a, test_b):
-                continue
+                raise ValueError(f"{args.results}: {a} and {b} at N = {n} have different test sets")
             rows.append(
                 f"| {n:,} | {a} | {b} | {np.abs(e_a).mean():.3f} | {np.abs(e_b).mean():.3f} "
                 f"| {np.corrcoef(e_a, e_b)[0, 1]:.2f} | **{np.abs((e_a + e_b) / 2).mean():.3f}** |"
