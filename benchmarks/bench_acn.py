@@ -6,8 +6,11 @@ python benchmarks/bench_acn.py --n-train 1000 --tag n1000
 python benchmarks/bench_acn.py --n-train 10000 --tag n10000 --max-epochs 400
 python benchmarks/bench_acn.py --n-train 1000 --paper --radius 4 --tag paper_r4_n1000
 python benchmarks/bench_acn.py --n-train 10000 --tag n10000_ensemble --members 4 --member-jobs 2
+python benchmarks/bench_acn.py --n-train 10000 --tag n10000_seeds0-3 --average n10000_s0 n10000_s1
 
-Each run writes ``docs/benchmarks/acn_<tag>.md`` (date, machine, command, results).
+Each run writes ``docs/benchmarks/acn_<tag>.md`` (date, machine, command, results) and
+its test predictions to ``docs/benchmarks/predictions/acn_<tag>.npz``; ``--average``
+scores the mean prediction of earlier runs (an ensemble of networks already fitted).
 Target: U_atomization (298 K) in kcal/mol; the 2,000 test molecules are never
 used for fitting, early stopping or choosing settings.
 """
@@ -22,7 +25,7 @@ import time
 
 import numpy as np
 import torch
-from common import held_out_split, write_report
+from common import DOCS, held_out_split, write_report
 from joblib.externals.loky import get_reusable_executor
 
 from acn_sklearn import ACNRegressor
@@ -62,6 +65,32 @@ def _training_stats(network: ACNRegressor, n_train: int) -> dict:
     }
 
 
+PREDICTIONS = DOCS / "predictions"
+
+
+def _average(tags: list[str], y_test: np.ndarray) -> str:
+    """Report body for the mean prediction of the runs named by ``tags``."""
+    members = []
+    for tag in tags:
+        saved = np.load(PREDICTIONS / f"acn_{tag}.npz")
+        if not np.array_equal(saved["y_test"], y_test):
+            raise ValueError(f"run {tag!r} was scored on another test set than --n-train's")
+        members.append(saved["y_pred"])
+    maes = [float(np.abs(y - y_test).mean()) for y in members]
+    mae = float(np.abs(np.mean(members, axis=0) - y_test).mean())
+    each = f"{', '.join(f'{m:.3f}' for m in maes)} (mean {np.mean(maes):.3f})"
+    return f"""
+The mean prediction of {len(tags)} networks fitted earlier (runs {", ".join(tags)}, whose
+reports are `acn_<run>.md`); nothing was fitted here.
+
+| quantity | value |
+|---|---|
+| test molecules | {len(y_test):,} |
+| **test MAE of the mean prediction, U_atomization (kcal/mol)** | **{mae:.3f}** |
+| test MAE of each network alone (kcal/mol) | {each} |
+"""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, required=True)
@@ -76,9 +105,17 @@ def main():
     )
     parser.add_argument("--members", type=int, default=1, help="> 1: a DeepEnsembleRegressor")
     parser.add_argument("--member-jobs", type=int, default=None, help="members fitted at once")
+    parser.add_argument(
+        "--average", nargs="+", metavar="TAG", help="score the mean prediction of these runs"
+    )
     args = parser.parse_args()
 
     X_train, y_train, X_test, y_test = held_out_split(args.n_train)
+    if args.average:
+        body = _average(args.average, y_test)
+        write_report(f"acn_{args.tag}", f"ACNRegressor runs averaged, N = {len(X_train):,}", body)
+        print(body)
+        return
     params = dict(PAPER) if args.paper else {}
     params.update(radius=args.radius, max_epochs=args.max_epochs, random_state=0, verbose=1)
     params.update(json.loads(args.params))
@@ -154,6 +191,8 @@ duration including its validation pass. The machine's 2 cores are shared with
 other jobs; a load average above 2 means this run competed for them.
 """
     write_report(f"acn_{args.tag}", f"ACNRegressor, QM9 U_atomization, N = {len(X_train):,}", body)
+    PREDICTIONS.mkdir(exist_ok=True)
+    np.savez(PREDICTIONS / f"acn_{args.tag}.npz", y_pred=y_pred, y_test=y_test)
     print(body)
 
 
