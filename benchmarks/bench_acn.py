@@ -97,7 +97,7 @@ def main():
     parser.add_argument("--tag", required=True, help="report name: docs/benchmarks/acn_<tag>.md")
     parser.add_argument("--paper", action="store_true", help="the paper's configuration")
     parser.add_argument("--radius", type=float, default=3.0)
-    parser.add_argument("--max-epochs", type=int, default=300)
+    parser.add_argument("--max-epochs", type=int, help="default: the package's")
     parser.add_argument(
         "--params",
         default="{}",
@@ -117,7 +117,9 @@ def main():
         print(body)
         return
     params = dict(PAPER) if args.paper else {}
-    params.update(radius=args.radius, max_epochs=args.max_epochs, random_state=0, verbose=1)
+    params.update(radius=args.radius, random_state=0, verbose=1)
+    if args.max_epochs is not None:
+        params.update(max_epochs=args.max_epochs)
     params.update(json.loads(args.params))
     if isinstance(params.get("optimizer"), str):  # e.g. "AdamW": a torch.optim class by name
         params["optimizer"] = getattr(torch.optim, params["optimizer"])
