@@ -75,10 +75,12 @@ def _average(tags: list[str], y_test: np.ndarray) -> str:
         path = PREDICTIONS / f"acn_{tag}.npz"
         if not path.exists():
             raise SystemExit(f"bench_acn.py: no saved predictions of run {tag!r} ({path})")
-        saved = np.load(path)
-        if not np.array_equal(saved["y_test"], y_test):
-            raise SystemExit(f"bench_acn.py: run {tag!r} was scored on another test set ({path})")
-        members.append(saved["y_pred"])
+        with np.load(path) as saved:
+            if not np.array_equal(saved["y_test"], y_test):
+                raise SystemExit(
+                    f"bench_acn.py: run {tag!r} was scored on another test set ({path})"
+                )
+            members.append(saved["y_pred"])
     maes = [float(np.abs(y - y_test).mean()) for y in members]
     mae = float(np.abs(np.mean(members, axis=0) - y_test).mean())
     each = f"{', '.join(f'{m:.3f}' for m in maes)} (mean {np.mean(maes):.3f})"
