@@ -202,6 +202,7 @@ def featurize(
     radius: float,
     cloud_order: int,
     n_radial: int,
+    radial_basis: str = "gaussian",
     keep_pairs: bool,
     per_atom: bool = False,
 ) -> MoleculeDataset:
@@ -219,7 +220,7 @@ def featurize(
         per real atom of ``X`` (molecule by molecule).
     elements : ndarray of int
         Sorted nuclear charges the model knows; species index = position here.
-    radius, cloud_order, n_radial :
+    radius, cloud_order, n_radial, radial_basis :
         See :class:`~acn_sklearn.ACNRegressor`.
     keep_pairs : bool
         Keep the neighbour list for later convolutions (``n_clouds > 1``);
@@ -242,7 +243,7 @@ def featurize(
     for start in range(0, len(X), FEATURIZE_CHUNK):
         stop = min(start + FEATURIZE_CHUNK, len(X))
         atoms = slice(offsets[start], offsets[stop])
-        pairs = neighbour_pairs(X[start:stop], radius, cloud_order, n_radial)
+        pairs = neighbour_pairs(X[start:stop], radius, cloud_order, n_radial, radial_basis)
         density[atoms] = atom_densities(pairs, species[atoms], len(elements))
         if keep_pairs:
             # Pair atom indices are stored relative to their molecule's first atom.

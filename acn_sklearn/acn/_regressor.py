@@ -121,7 +121,11 @@ class ACNRegressor(NeuralNetRegressor):
         Number of spherical-harmonic degrees, ``l = 0 .. cloud_order - 1``
         (the paper used 3; 4 measured better on QM9 at N = 1,000 and 10,000).
     n_radial : int, default=12
-        Size of the Gaussian radial basis (smoothly cut off at ``radius``).
+        Size of the radial basis (smoothly cut off at ``radius``).
+    radial_basis : {"gaussian", "bessel"}, default="gaussian"
+        Gaussians centred evenly on ``[0, radius]`` times a cosine envelope,
+        or the spherical Bessel functions ``sin(k pi r / radius) / r`` times a
+        polynomial envelope (as in DimeNet, NequIP and MACE).
     embedding_dim : int, default=24
         Atom-type embedding size.
     cloud_channels : int, default=48
@@ -317,6 +321,7 @@ class ACNRegressor(NeuralNetRegressor):
         radius=3.0,
         cloud_order=4,
         n_radial=12,
+        radial_basis="gaussian",
         embedding_dim=24,
         cloud_channels=48,
         n_clouds=1,
@@ -369,6 +374,7 @@ class ACNRegressor(NeuralNetRegressor):
         self.radius = radius
         self.cloud_order = cloud_order
         self.n_radial = n_radial
+        self.radial_basis = radial_basis
         self.embedding_dim = embedding_dim
         self.cloud_channels = cloud_channels
         self.n_clouds = n_clouds
@@ -451,6 +457,10 @@ class ACNRegressor(NeuralNetRegressor):
             raise ValueError(f"pooling must be 'sum' or 'power', got {self.pooling!r}")
         if self.lr_schedule not in ("plateau", "cosine"):
             raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
+        if self.radial_basis not in ("gaussian", "bessel"):
+            raise ValueError(
+                f"radial_basis must be 'gaussian' or 'bessel', got {self.radial_basis!r}"
+            )
         if self.output not in ("linear", "sigmoid"):
             raise ValueError(f"output must be 'linear' or 'sigmoid', got {self.output!r}")
         if not (isinstance(self.n_clouds, int | np.integer) and self.n_clouds >= 1):
@@ -502,6 +512,7 @@ class ACNRegressor(NeuralNetRegressor):
             radius=self.radius,
             cloud_order=self.cloud_order,
             n_radial=self.n_radial,
+            radial_basis=self.radial_basis,
             keep_pairs=self.n_clouds > 1 or self.equivariant_channels > 0,
             per_atom=self.heads_ == ("atomic",),
         )

@@ -74,3 +74,29 @@ def test_radial_gaussians_are_centred_evenly_on_zero_to_radius(radius, n_radial)
     width = radius / (n_radial - 1)
     gauss = np.exp(-0.5 * ((radius / 2 - np.linspace(0, radius, n_radial)) / width) ** 2)
     np.testing.assert_allclose(half[0].numpy(), 0.5 * gauss, rtol=1e-12)
+
+
+def test_bessel_basis_matches_its_formula_and_vanishes_smoothly():
+    radius, n_radial = 4.0, 6
+    r = torch.tensor([0.9, 1.5, 2.7, 3.9], dtype=torch.float64)
+    phi = radial_basis(r, radius, n_radial, basis="bessel").numpy()
+    d = r.numpy() / radius
+    k = np.arange(1, n_radial + 1)
+    # DimeNet's envelope for p = 6: 1 - (p+1)(p+2)/2 d^p + p(p+2) d^(p+1) - p(p+1)/2 d^(p+2).
+    envelope = 1 - 28 * d**6 + 48 * d**7 - 21 * d**8
+    expected = np.sin(np.pi * np.outer(d, k)) / r.numpy()[:, None] * envelope[:, None]
+    # (The envelope cancels to ~1e-5 near the cutoff, so compare absolutely too.)
+    np.testing.assert_allclose(phi, expected, rtol=1e-10, atol=1e-14)
+    # Value, slope and curvature all go to zero at the cutoff, and beyond it phi is 0.
+    near = torch.tensor([radius - 1e-3], dtype=torch.float64, requires_grad=True)
+    value = radial_basis(near, radius, n_radial, basis="bessel").sum()
+    (slope,) = torch.autograd.grad(value, near, create_graph=True)
+    (curvature,) = torch.autograd.grad(slope.sum(), near)
+    assert abs(value.item()) < 1e-7 and abs(slope.item()) < 1e-4 and abs(curvature.item()) < 0.1
+    beyond = radial_basis(torch.tensor([radius, radius + 1.0]), radius, n_radial, "bessel")
+    assert torch.all(beyond == 0)
+
+
+def test_radial_basis_names_an_unknown_basis():
+    with pytest.raises(ValueError, match="basis must be 'gaussian' or 'bessel', got 'slater'"):
+        radial_basis(torch.tensor([1.0]), 3.0, 4, basis="slater")

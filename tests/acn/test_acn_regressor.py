@@ -394,12 +394,30 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
         ({"equivariant_channels": -1}, "equivariant_channels must be an integer >= 0, got -1"),
         ({"equivariant_channels": 2.5}, "equivariant_channels must be an integer >= 0, got 2.5"),
         ({"equivariant_channels": True}, "equivariant_channels must be an integer >= 0, got True"),
+        ({"radial_basis": "slater"}, "radial_basis must be 'gaussian' or 'bessel', got 'slater'"),
     ],
 )
 def test_higher_order_parameters_are_checked(qm9_subset, params, message):
     X, y = qm9_subset
     with pytest.raises(ValueError, match=message):
         ACNRegressor(**params).fit(X[:20], y[:20])
+
+
+@pytest.mark.parametrize("basis", ["gaussian", "bessel"])
+def test_radial_basis_reaches_the_densities(qm9_subset, tiny, basis):
+    from acn_sklearn.acn._geometry import atom_densities, neighbour_pairs
+
+    X, y = qm9_subset
+    X = np.asarray(X[:40])
+    model = ACNRegressor(max_epochs=1, radial_basis=basis, **tiny).fit(X, y[:40])
+    density = model._featurize(X).arrays["density"].float()
+    pairs = neighbour_pairs(X, model.radius, model.cloud_order, model.n_radial, basis)
+    species = np.searchsorted(model.elements_, X[:, :, 0][X[:, :, 0] > 0])
+    expected = atom_densities(pairs, species, len(model.elements_))
+    torch.testing.assert_close(density, expected, rtol=1e-2, atol=1e-3)  # float16 storage
+    other = "bessel" if basis == "gaussian" else "gaussian"
+    pairs = neighbour_pairs(X, model.radius, model.cloud_order, model.n_radial, other)
+    assert not torch.allclose(density, atom_densities(pairs, species, len(model.elements_)))
 
 
 def test_density_scale_summed_in_chunks_equals_one_pass():
