@@ -52,6 +52,9 @@ CANDIDATES: dict[str, dict] = {
     "lr_2e-3": {"lr": 2e-3},
     "cloud_channels_64": {"cloud_channels": 64},
     "n_radial_16": {"n_radial": 16},
+    "embedding_dim_32": {"embedding_dim": 32},
+    "atom_dim_192": {"atom_dim": 192},
+    "slower_plateau": {"lr_patience": 40, "patience": 100},
 }
 
 #: Declared so that a small N without fluorine can still predict the test set.
