@@ -169,8 +169,8 @@ FEATURIZE_CHUNK = 4096
 #: How atom densities are stored: half precision halves the largest array (all of
 #: QM9: 2.4 million atoms x 960 columns at ``cloud_order=4``). It rounds values
 #: above 6.1e-5 by at most 2^-11 of themselves, smaller ones by at most 3e-8 (the
-#: far tails of the radial Gaussians: below 3e-8 they become 0); batches compute
-#: in float32.
+#: radial basis close to the cutoff: below 3e-8 it becomes 0); batches compute in
+#: float32.
 DENSITY_DTYPE = torch.float16
 
 

@@ -63,7 +63,7 @@ def _density_scale(
     # element: over all atoms, a rare element's columns (fluorine) would be
     # inflated by 1 / sqrt(its frequency) and dwarf the others. An atom has such
     # a neighbour if any of the element's columns is nonzero (a single column can
-    # round to zero in half precision far out in its Gaussian's tail). Summed
+    # round to zero in half precision for a neighbour close to the cutoff). Summed
     # over chunks of atoms in float64: no copy of all densities is made, and the
     # sums keep their small terms.
     n_inputs = density.shape[2]
