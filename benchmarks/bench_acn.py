@@ -42,6 +42,7 @@ PAPER = dict(
     embedding_dim=24,
     cloud_channels=4,
     n_radial=4,
+    radial_basis="gaussian",
     cloud_order=3,
     criterion=torch.nn.MSELoss,
     optimizer=torch.optim.Adam,

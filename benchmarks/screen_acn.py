@@ -48,7 +48,7 @@ CANDIDATES: dict[str, dict] = {
     },
     "decay_0.05": {"optimizer__weight_decay": 0.05},
     "decay_0.15": {"optimizer__weight_decay": 0.15},
-    "bessel": {"radial_basis": "bessel"},
+    "gaussian": {"radial_basis": "gaussian"},
     "lr_2e-3": {"lr": 2e-3},
     "cloud_channels_64": {"cloud_channels": 64},
     "n_radial_16": {"n_radial": 16},

@@ -202,7 +202,7 @@ def featurize(
     radius: float,
     cloud_order: int,
     n_radial: int,
-    radial_basis: str = "gaussian",
+    radial_basis: str = "bessel",
     keep_pairs: bool,
     per_atom: bool = False,
 ) -> MoleculeDataset:

@@ -24,7 +24,7 @@ from e3nn import o3
 
 
 def radial_basis(
-    distance: torch.Tensor, radius: float, n_radial: int, basis: str = "gaussian"
+    distance: torch.Tensor, radius: float, n_radial: int, basis: str = "bessel"
 ) -> torch.Tensor:
     """Radial basis functions that vanish smoothly at the cutoff.
 
@@ -36,14 +36,14 @@ def radial_basis(
         Cutoff radius: every basis function and its derivative vanish there.
     n_radial : int
         Number of basis functions.
-    basis : {"gaussian", "bessel"}, default="gaussian"
-        ``"gaussian"``: Gaussians centred evenly on ``[0, radius]`` times the
-        cosine envelope ``(cos(pi r / radius) + 1) / 2``. ``"bessel"``: the
-        spherical Bessel functions of degree 0, ``sin(k pi r / radius) / r``
-        for ``k = 1 .. n_radial`` (the radial eigenfunctions of a sphere of
-        that radius, as in DimeNet), times the polynomial envelope
-        ``1 - 28 d^6 + 48 d^7 - 21 d^8`` of ``d = r / radius`` (zero at the
-        cutoff with its first and second derivatives).
+    basis : {"bessel", "gaussian"}, default="bessel"
+        ``"bessel"``: the spherical Bessel functions of degree 0,
+        ``sin(k pi r / radius) / r`` for ``k = 1 .. n_radial`` (the radial
+        eigenfunctions of a sphere of that radius, as in DimeNet), times the
+        polynomial envelope ``1 - 28 d^6 + 48 d^7 - 21 d^8`` of
+        ``d = r / radius`` (zero at the cutoff with its first and second
+        derivatives). ``"gaussian"``: Gaussians centred evenly on
+        ``[0, radius]`` times the cosine envelope ``(cos(pi r / radius) + 1) / 2``.
 
     Returns
     -------
@@ -51,17 +51,17 @@ def radial_basis(
     """
     d = distance / radius
     inside = distance < radius
-    if basis == "gaussian":
+    if basis == "bessel":
+        k = torch.arange(1, n_radial + 1, dtype=distance.dtype)
+        values = torch.sin(torch.pi * k * d[:, None]) / distance[:, None]
+        envelope = 1.0 - 28.0 * d**6 + 48.0 * d**7 - 21.0 * d**8
+    elif basis == "gaussian":
         centres = torch.linspace(0.0, radius, n_radial, dtype=distance.dtype)
         width = radius / max(n_radial - 1, 1)
         values = torch.exp(-0.5 * ((distance[:, None] - centres) / width) ** 2)
         envelope = 0.5 * (torch.cos(torch.pi * d) + 1.0)
-    elif basis == "bessel":
-        k = torch.arange(1, n_radial + 1, dtype=distance.dtype)
-        values = torch.sin(torch.pi * k * d[:, None]) / distance[:, None]
-        envelope = 1.0 - 28.0 * d**6 + 48.0 * d**7 - 21.0 * d**8
     else:
-        raise ValueError(f"basis must be 'gaussian' or 'bessel', got {basis!r}")
+        raise ValueError(f"basis must be 'bessel' or 'gaussian', got {basis!r}")
     envelope = torch.where(inside, envelope, torch.zeros_like(envelope))
     return values * envelope[:, None]
 
@@ -128,7 +128,7 @@ def groups_by_size(X: np.ndarray, block: int = 1 << 18):
 
 
 def neighbour_pairs(
-    X: np.ndarray, radius: float, cloud_order: int, n_radial: int, basis: str = "gaussian"
+    X: np.ndarray, radius: float, cloud_order: int, n_radial: int, basis: str = "bessel"
 ) -> NeighbourPairs:
     """All ordered pairs of distinct real atoms closer than ``radius``.
 
@@ -142,7 +142,7 @@ def neighbour_pairs(
         Spherical harmonics of degrees ``0 .. cloud_order - 1``.
     n_radial : int
         Size of the radial basis.
-    basis : {"gaussian", "bessel"}, default="gaussian"
+    basis : {"bessel", "gaussian"}, default="bessel"
         The radial basis (:func:`radial_basis`).
 
     Returns

@@ -394,7 +394,7 @@ def test_weight_average_follows_the_network_and_predicts(qm9_subset, tiny):
         ({"equivariant_channels": -1}, "equivariant_channels must be an integer >= 0, got -1"),
         ({"equivariant_channels": 2.5}, "equivariant_channels must be an integer >= 0, got 2.5"),
         ({"equivariant_channels": True}, "equivariant_channels must be an integer >= 0, got True"),
-        ({"radial_basis": "slater"}, "radial_basis must be 'gaussian' or 'bessel', got 'slater'"),
+        ({"radial_basis": "slater"}, "radial_basis must be 'bessel' or 'gaussian', got 'slater'"),
     ],
 )
 def test_higher_order_parameters_are_checked(qm9_subset, params, message):
