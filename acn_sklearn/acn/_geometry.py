@@ -54,7 +54,10 @@ def radial_basis(
     if basis == "bessel":
         k = torch.arange(1, n_radial + 1, dtype=distance.dtype)
         values = torch.sin(torch.pi * k * d[:, None]) / distance[:, None]
-        envelope = 1.0 - 28.0 * d**6 + 48.0 * d**7 - 21.0 * d**8
+        # Products only: torch's pow rounds differently in and after its vector
+        # loop, which would make a pair's value depend on its place in the batch.
+        d3 = d * d * d
+        envelope = 1.0 + d3 * d3 * (-28.0 + d * (48.0 - 21.0 * d))
     elif basis == "gaussian":
         centres = torch.linspace(0.0, radius, n_radial, dtype=distance.dtype)
         width = radius / max(n_radial - 1, 1)
