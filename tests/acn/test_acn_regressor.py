@@ -210,8 +210,11 @@ def test_density_columns_are_scaled_over_the_atoms_that_have_that_neighbour(qm9_
     for column in range(density.shape[1]):
         atoms = torch.from_numpy(has[:, column // n_radial])
         values = density[atoms, column].float() / scale[column]
-        # Rare (fluorine) columns get unit scale too: not inflated by their rarity.
-        assert values.square().mean().item() == pytest.approx(1.0, rel=1e-4)
+        # Rare (fluorine) columns get unit scale too: not inflated by their rarity (by
+        # 1 / sqrt(frequency), a factor above 4). To 0.5 %: a neighbour just inside the
+        # radius counts here, but the scale skips it when its densities round to zero in
+        # half precision (test_density_scale_summed_in_chunks_equals_one_pass checks that).
+        assert values.square().mean().item() == pytest.approx(1.0, rel=5e-3)
 
 
 def test_molecules_are_validated_once_per_fit_and_predict(qm9_subset, tiny, validations):
