@@ -24,7 +24,7 @@ from acn_sklearn.acn._geometry import atom_densities, neighbour_pairs, radial_ba
 from acn_sklearn.acn._potentials import many_body_potentials
 from acn_sklearn.molecules import check_molecules
 
-RADIUS, CLOUD_ORDER, N_RADIAL = 3.0, 3, 12  # the defaults
+RADIUS, CLOUD_ORDER, N_RADIAL = 3.0, 4, 12  # the defaults
 ELEMENTS = np.array([1, 6, 7, 8, 9])
 
 
@@ -51,7 +51,7 @@ def dense_densities(X: np.ndarray, chunk: int = 512) -> torch.Tensor:
             list(range(CLOUD_ORDER)), vec, normalize=True, normalization="component"
         ).view(m, a, a, -1)
         phi = radial_basis(dist.reshape(-1).float(), RADIUS, N_RADIAL).view(m, a, a, -1)
-        phi = phi * mask[..., None]
+        phi = torch.where(mask[..., None], phi, 0.0)  # Bessel: 0 / 0 off the pairs
         onehot = (Z[..., None] == torch.from_numpy(ELEMENTS)).float()  # (m, a, S)
         density = torch.einsum("mijq,mijk,mjs->miqsk", sh, phi, onehot)
         parts.append(density.reshape(m, a, sh.shape[-1], -1)[real])
@@ -64,6 +64,8 @@ def featurization(X):
     rows.append(("check_molecules (validation, shared)", t_check))
     pairs, t_pairs = _timed(neighbour_pairs, X, RADIUS, CLOUD_ORDER, N_RADIAL)
     rows.append(("sparse neighbour list + harmonics + radial basis", t_pairs))
+    _, t_gauss = _timed(neighbour_pairs, X, RADIUS, CLOUD_ORDER, N_RADIAL, "gaussian")
+    rows.append(("... the same with the Gaussian radial basis", t_gauss))
     Z = X[:, :, 0][X[:, :, 0] > 0].astype(int)
     species = np.searchsorted(ELEMENTS, Z)
     sparse, t_dens = _timed(atom_densities, pairs, species, len(ELEMENTS))
@@ -110,6 +112,7 @@ def main():
     body = "## Featurization\n\n" + featurization(X_train)
     configs = [
         ("default", {}),
+        ("Gaussian radial basis", {"radial_basis": "gaussian"}),
         ("two clouds", {"n_clouds": 2}),
         (
             "paper",
@@ -118,6 +121,7 @@ def main():
                 "output": "sigmoid",
                 "cloud_channels": 4,
                 "n_radial": 4,
+                "radial_basis": "gaussian",
                 "batch_size": 72,
             },
         ),
