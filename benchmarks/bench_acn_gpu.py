@@ -40,12 +40,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import N_TEST, TEST_SEED, load_compact_qm9, split_indices
 from skorch.callbacks import Callback
 
 from acn_sklearn import ACNRegressor
-from acn_sklearn.protocol import held_out_split
-
-N_TEST, TEST_SEED = 2000, 0
 
 
 class TimeBudget(Callback):
@@ -108,14 +106,6 @@ def on_device(model: ACNRegressor, device: str) -> ACNRegressor:
     return model
 
 
-def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` (n, 29, 4) float64 rows [Z, x, y, z] and ``y`` from the compact npz."""
-    with np.load(path) as data:
-        Z, R, y = data["Z"], data["R"], data["y"]
-    X = np.concatenate([Z[..., None].astype(np.float64), R.astype(np.float64)], axis=2)
-    return X, y
-
-
 def timed_predict(model, X, device):
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -146,9 +136,9 @@ def main(argv=None):
     cuda = args.device.startswith("cuda")
 
     start = time.perf_counter()
-    X, y = load(args.data)
+    X, y = load_compact_qm9(args.data)
     n_train = len(X) - N_TEST if args.n_train is None else args.n_train
-    train, test = held_out_split(len(X), n_train, n_test=N_TEST, test_seed=TEST_SEED, repeat=0)
+    train, test = split_indices(len(X), n_train, n_test=N_TEST, test_seed=TEST_SEED, repeat=0)
     load_s = time.perf_counter() - start
     print(f"loaded {len(X)} molecules in {load_s:.1f} s; train {len(train)}, test {len(test)}")
 

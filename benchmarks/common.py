@@ -12,6 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from acn_sklearn._provenance import machine, now
 from acn_sklearn.datasets import load_qm9
 from acn_sklearn.protocol import held_out_split as split_indices
@@ -40,6 +42,18 @@ def held_out_split(n_train: int, *, target="U_atomization", repeat: int = 0):
     X, y = load_qm9(target=target, return_X_y=True)
     train, test = split_indices(len(X), n_train, n_test=N_TEST, test_seed=TEST_SEED, repeat=repeat)
     return X[train], y[train], X[test], y[test]
+
+
+def load_compact_qm9(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (n, 29, 4) float64 rows [Z, x, y, z] and ``y`` from a compact QM9 npz.
+
+    The npz (``Z`` uint8, ``R`` float32 coordinates, ``y`` U_atomization in kcal/mol;
+    see ``gpu_check.sh``) lets a lent machine without qm9pack run a benchmark.
+    """
+    with np.load(path) as data:
+        Z, R, y = data["Z"], data["R"], data["y"]
+    X = np.concatenate([Z[..., None].astype(np.float64), R.astype(np.float64)], axis=2)
+    return X, y
 
 
 def write_report(name: str, title: str, body: str) -> Path:

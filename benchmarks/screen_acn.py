@@ -3,7 +3,7 @@
 Example
 -------
 python benchmarks/screen_acn.py --n-train 1000 --workers 15 --data .gpu-data/qm9_U_atomization.npz
-python benchmarks/screen_acn.py --configs defaults bessel --seeds 0 --n-train 200 --workers 2
+python benchmarks/screen_acn.py --configs defaults gaussian --seeds 0 --n-train 200 --workers 2
 
 Every candidate is fitted once per seed on the fixed held-out split of
 ``bench_acn.py`` (test seed 0, repeat 0), one torch thread per fit, ``--workers``
@@ -64,16 +64,12 @@ _DATA: dict = {}
 
 def _load(data: Path | None, n_train: int):
     """Training and test molecules of the fixed split, from an npz or from qm9pack."""
+    from common import N_TEST, TEST_SEED, held_out_split, load_compact_qm9, split_indices
+
     if data is None:
-        from common import held_out_split
-
         return held_out_split(n_train)
-    from acn_sklearn.protocol import held_out_split
-
-    with np.load(data) as arrays:
-        Z, R, y = arrays["Z"], arrays["R"], arrays["y"]
-    X = np.concatenate([Z[..., None].astype(np.float64), R.astype(np.float64)], axis=2)
-    train, test = held_out_split(len(X), n_train, n_test=2000, test_seed=0, repeat=0)
+    X, y = load_compact_qm9(data)
+    train, test = split_indices(len(X), n_train, n_test=N_TEST, test_seed=TEST_SEED, repeat=0)
     return X[train], y[train], X[test], y[test]
 
 
