@@ -1,5 +1,6 @@
 """Learning-curve cells spread over a Dask cluster give the sequential results."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,32 @@ def test_cells_on_a_dask_cluster_equal_the_sequential_run(qm9_subset):
         np.testing.assert_array_equal(ours.predictions, theirs.predictions)
 
 
-def test_cli_runs_the_cells_on_the_scheduler_it_is_given(tmp_path):
+def _cli_args(tmp_path):
+    args = ["learning-curve", "--data", SUBSET, "--n-test", "100", "--sizes", "60"]
+    return [*args, "--models", "cm", "-o", str(tmp_path), "--no-cache"]
+
+
+def test_cli_runs_the_cells_on_the_scheduler_it_is_given(tmp_path, monkeypatch):
     from acn_sklearn.cli import main
 
-    with distributed.LocalCluster(n_workers=1, processes=False) as cluster:
-        args = ["learning-curve", "--data", SUBSET, "--n-test", "100", "--sizes", "60"]
-        args += ["--models", "cm", "-o", str(tmp_path), "--no-cache"]
-        code = main([*args, "--scheduler", cluster.scheduler_address])
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with (
+        distributed.LocalCluster(n_workers=1, processes=False) as cluster,
+        warnings.catch_warnings(),
+    ):
+        warnings.filterwarnings("error", message=".*MALLOC_TRIM_THRESHOLD_")
+        code = main([*_cli_args(tmp_path), "--scheduler", cluster.scheduler_address])
         assert code == 0
         assert "batch_of__run_or_skip_1_calls" in cluster.scheduler.task_prefixes
+
+
+def test_cli_warns_when_the_workers_fix_the_malloc_trim_threshold(tmp_path, monkeypatch):
+    """The Dask nanny's MALLOC_TRIM_THRESHOLD_ makes network fits up to 2x slower."""
+    from acn_sklearn.cli import main
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # in-process workers share it
+    with (
+        distributed.LocalCluster(n_workers=1, processes=False) as cluster,
+        pytest.warns(RuntimeWarning, match=r"1 of 1 Dask workers .*THRESHOLD_=65536"),
+    ):
+        assert main([*_cli_args(tmp_path), "--scheduler", cluster.scheduler_address]) == 0

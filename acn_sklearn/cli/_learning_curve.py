@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from contextlib import contextmanager
 
 from ..registry import CATALOGUE, MODEL_NAMES
@@ -43,8 +45,29 @@ def _cluster(address: str | None):
         ) from None
     from joblib import parallel_config
 
-    with Client(address), parallel_config(backend="dask", n_jobs=-1):
+    with Client(address) as client, parallel_config(backend="dask", n_jobs=-1):
+        _warn_if_malloc_trims(client)
         yield
+
+
+def _warn_if_malloc_trims(client) -> None:
+    """Warn when the workers run with a fixed glibc trim threshold (the Dask nanny's default).
+
+    Any ``MALLOC_TRIM_THRESHOLD_`` switches off glibc's adaptive mmap threshold, so every
+    batch tensor above 128 KiB is mapped and unmapped again: a network fits 1.35-2x slower,
+    most of the extra time spent in page faults (docs/benchmarks/dask_malloc_trim.md).
+    """
+    trims = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+    trimming = sorted(worker for worker, value in trims.items() if value is not None)
+    if trimming:
+        warnings.warn(
+            f"{len(trimming)} of {len(trims)} Dask workers run with MALLOC_TRIM_THRESHOLD_="
+            f"{trims[trimming[0]]} (the Dask nanny sets it), which makes network fits up to 2x "
+            "slower; start the workers with distributed.nanny.pre-spawn-environ."
+            "MALLOC_TRIM_THRESHOLD_ set to null in the Dask configuration (docs: Scaling)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
