@@ -4,6 +4,8 @@ A network trained to near-zero training error on a few thousand molecules
 still disagrees with a second copy trained from another random start: much of
 its test error is variance. Averaging the copies removes part of it and their
 spread is a cheap uncertainty estimate (Lakshminarayanan et al., 2017).
+Copies that also differ in a setting, such as the cutoff radius, err on more
+different molecules, and their average gains more (``member_params``).
 
 The spread becomes a predictive standard deviation through one scale per
 target, fitted on the molecules each member held out for early stopping (its
@@ -30,7 +32,7 @@ __all__ = ["DeepEnsembleRegressor"]
 
 
 class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
-    """Average of ``n_members`` clones of a regressor that differ only in their seed.
+    """Average of ``n_members`` clones of a regressor that differ in their seed.
 
     Unlike :class:`sklearn.ensemble.BaggingRegressor`, every member sees all
     training molecules (no resampling) and the input is passed on unchanged, so
@@ -45,6 +47,10 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
         ``random_state`` parameter.
     n_members : int, default=4
         Number of members.
+    member_params : dict of str to list, default=None
+        Parameters of the member that differ between members, each with one
+        value per member: ``{"radius": [3, 4, 5]}`` gives member ``k`` the
+        radius ``[3, 4, 5][k]``. ``None``: the members differ only in their seed.
     random_state : int or None, default=None
         Member ``k`` gets ``random_state + k``; ``None`` leaves every member
         unseeded.
@@ -72,11 +78,17 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
     >>> from acn_sklearn.ensemble import DeepEnsembleRegressor
     >>> model = DeepEnsembleRegressor(ACNRegressor(), n_members=4, random_state=0)
     >>> model.fit(X, y).predict(X[:5], return_std=True)  # doctest: +SKIP
+    >>> radii = DeepEnsembleRegressor(
+    ...     ACNRegressor(), n_members=3, member_params={"radius": [3, 4, 5]}, random_state=0
+    ... )
     """
 
-    def __init__(self, estimator, *, n_members=4, random_state=None, n_jobs=None):
+    def __init__(
+        self, estimator, *, n_members=4, member_params=None, random_state=None, n_jobs=None
+    ):
         self.estimator = estimator
         self.n_members = n_members
+        self.member_params = member_params
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -103,12 +115,14 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
                 f"DeepEnsembleRegressor varies its members' random_state, but "
                 f"{type(self.estimator).__name__} has no random_state parameter"
             )
+        varied = self._check_member_params()
         X = check_molecules(X)
         y = check_targets(y, len(X))
         members = []
         for k in range(self.n_members):
             seed = None if self.random_state is None else self.random_state + k
-            members.append(clone(self.estimator).set_params(random_state=seed))
+            own = {name: values[k] for name, values in varied.items()}
+            members.append(clone(self.estimator).set_params(random_state=seed, **own))
         with checked(X):
             self.estimators_ = Parallel(n_jobs=self.n_jobs)(
                 delayed(member.fit)(X, y, **fit_params) for member in members
@@ -117,6 +131,26 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
         self.__dict__.pop("std_scale_", None)  # from an earlier fit
         self._calibrate(X, y)
         return self
+
+    def _check_member_params(self) -> dict:
+        """``member_params`` as a dict, each entry a sequence of one value per member."""
+        varied = dict(self.member_params or {})
+        unknown = sorted(set(varied) - set(self.estimator.get_params()))
+        if unknown:
+            name = type(self.estimator).__name__
+            raise ValueError(f"member_params names {unknown}, which {name} does not have")
+        if "random_state" in varied:
+            raise ValueError(
+                "member_params cannot set random_state: member k gets random_state + k"
+            )
+        for name, values in varied.items():
+            if isinstance(values, str) or not hasattr(values, "__len__"):
+                raise ValueError(f"member_params[{name!r}] must be a list, got {values!r}")
+            if len(values) != self.n_members:
+                raise ValueError(
+                    f"member_params[{name!r}] has {len(values)} values for {self.n_members} members"
+                )
+        return varied
 
     def _member_predictions(self, X):
         """Every member's prediction for validated molecules, without their domain warnings."""

@@ -74,3 +74,34 @@ def test_bad_parameters(qm9_subset):
         DeepEnsembleRegressor(ACNRegressor(), n_members=0).fit(X[:10], y[:10])
     with pytest.raises(ValueError, match="Pipeline has no random_state parameter"):
         DeepEnsembleRegressor(make_cm_krr()).fit(X[:10], y[:10])
+
+
+def test_member_params_give_each_member_its_own_setting(qm9_subset):
+    X, y = qm9_subset
+    template = ACNRegressor(max_epochs=2, **TINY)
+    model = DeepEnsembleRegressor(
+        template, n_members=2, member_params={"radius": [2.5, 3.5]}, random_state=0
+    ).fit(X[:80], y[:80])
+    assert [(m.radius, m.random_state) for m in model.estimators_] == [(2.5, 0), (3.5, 1)]
+    assert template.radius == 3.0  # the template is not touched
+    alone = ACNRegressor(max_epochs=2, radius=3.5, random_state=1, **TINY).fit(X[:80], y[:80])
+    np.testing.assert_allclose(
+        model.estimators_[1].predict(X[80:90]), alone.predict(X[80:90]), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "member_params, message",
+    [
+        ({"radius": [3, 4]}, r"member_params\['radius'\] has 2 values for 3 members"),
+        ({"radius": 3}, r"member_params\['radius'\] must be a list, got 3"),
+        ({"radius": "345"}, r"must be a list, got '345'"),
+        ({"random_state": [1, 2, 3]}, "cannot set random_state"),
+        ({"radius": [3, 4, 5], "cutoff": [3, 4, 5]}, r"names \['cutoff'\], which ACNRegressor"),
+    ],
+)
+def test_bad_member_params(qm9_subset, member_params, message):
+    X, y = qm9_subset
+    model = DeepEnsembleRegressor(ACNRegressor(), n_members=3, member_params=member_params)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X[:10], y[:10])
