@@ -5,8 +5,9 @@ keeps its test predictions) and reports, per training-set size and pair of
 models scored on the same test molecules: each model's test MAE, the
 correlation of their errors, and the MAE of the plain mean of the two
 predictions (what ``sklearn.ensemble.VotingRegressor`` with equal weights
-predicts). Nothing is fitted or tuned here: the average has no weights to
-choose, so the test set still chooses nothing.
+predicts); and per size the MAE of the mean of all the run's networks.
+Nothing is fitted or tuned here: the averages have no weights to choose, so
+the test set still chooses nothing.
 
 Example
 -------
@@ -50,6 +51,12 @@ def main() -> None:
                 f"| {n:,} | {a} | {b} | {np.abs(e_a).mean():.3f} | {np.abs(e_b).mean():.3f} "
                 f"| {np.corrcoef(e_a, e_b)[0, 1]:.2f} | **{np.abs((e_a + e_b) / 2).mean():.3f}** |"
             )
+    networks = []
+    for n in sizes:
+        acn = [m for m, size in errors if size == n and m.startswith("acn")]
+        if len(acn) > 1:
+            mean_error = np.mean([errors[m, n][1] for m in acn], axis=0)
+            networks.append(f"| {n:,} | {', '.join(acn)} | **{np.abs(mean_error).mean():.3f}** |")
     unit = results["unit"]
     body = f"""
 Source: `{args.results}`, written by `{results["settings"]["command"]}`.
@@ -58,6 +65,13 @@ Target {results["target"]}; MAE in {unit} on the run's held-out test molecules.
 | N | model A | model B | MAE A | MAE B | correlation of errors | MAE of the mean of A and B |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+Every network of the run averaged (what `DeepEnsembleRegressor` with `member_params`
+listing their settings predicts, up to the members' seeds):
+
+| N | networks | MAE of their mean |
+|---|---|---|
+{chr(10).join(networks)}
 """
     write_report("model_averages", "Pairwise averages of a learning curve's models", body)
 
