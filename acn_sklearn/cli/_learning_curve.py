@@ -54,7 +54,7 @@ def _warn_if_malloc_trims(client) -> None:
     """Warn when the workers run with a fixed glibc trim threshold (the Dask nanny's default).
 
     Any ``MALLOC_TRIM_THRESHOLD_`` switches off glibc's adaptive mmap threshold, so every
-    batch tensor above 128 KiB is mapped and unmapped again: a network fits 1.35-2x slower,
+    batch tensor above 128 KiB is mapped and unmapped again: a network fits 1.7-2x slower,
     most of the extra time spent in page faults (docs/benchmarks/dask_malloc_trim.md).
     """
     trims = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
