@@ -108,14 +108,7 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        if not (isinstance(self.n_members, int | np.integer) and self.n_members >= 1):
-            raise ValueError(f"n_members must be an integer >= 1, got {self.n_members!r}")
-        if "random_state" not in self.estimator.get_params():
-            raise ValueError(
-                f"DeepEnsembleRegressor varies its members' random_state, but "
-                f"{type(self.estimator).__name__} has no random_state parameter"
-            )
-        varied = self._check_member_params()
+        varied = self._check_params()
         X = check_molecules(X)
         y = check_targets(y, len(X))
         members = []
@@ -132,13 +125,21 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
         self._calibrate(X, y)
         return self
 
-    def _check_member_params(self) -> dict:
-        """``member_params`` as a dict, each entry a sequence of one value per member."""
+    def _check_params(self) -> dict:
+        """Validate the parameters; return ``member_params`` as a dict of per-member values."""
+        if not (isinstance(self.n_members, int | np.integer) and self.n_members >= 1):
+            raise ValueError(f"n_members must be an integer >= 1, got {self.n_members!r}")
+        member = type(self.estimator).__name__
+        settable = self.estimator.get_params()
+        if "random_state" not in settable:
+            raise ValueError(
+                f"DeepEnsembleRegressor varies its members' random_state, but "
+                f"{member} has no random_state parameter"
+            )
         varied = dict(self.member_params or {})
-        unknown = sorted(set(varied) - set(self.estimator.get_params()))
+        unknown = sorted(set(varied) - set(settable))
         if unknown:
-            name = type(self.estimator).__name__
-            raise ValueError(f"member_params names {unknown}, which {name} does not have")
+            raise ValueError(f"member_params names {unknown}, which {member} does not have")
         if "random_state" in varied:
             raise ValueError(
                 "member_params cannot set random_state: member k gets random_state + k"
