@@ -7,10 +7,13 @@ python benchmarks/bench_acn.py --n-train 10000 --tag n10000 --max-epochs 400
 python benchmarks/bench_acn.py --n-train 1000 --paper --radius 4 --tag paper_r4_n1000
 python benchmarks/bench_acn.py --n-train 10000 --tag n10000_ensemble --members 4 --member-jobs 2
 python benchmarks/bench_acn.py --n-train 10000 --tag n10000_seeds0-3 --average n10000_s0 n10000_s1
+python benchmarks/bench_acn.py --n-train 10000 --tag n10000_r3_r4 --average n10000_s0 \
+    docs/paper/results.json#acn:radius=4
 
 Each run writes ``docs/benchmarks/acn_<tag>.md`` (date, machine, command, results) and
 its test predictions to ``docs/benchmarks/predictions/acn_<tag>.npz``; ``--average``
-scores the mean prediction of earlier runs (an ensemble of networks already fitted).
+scores the mean prediction of earlier runs (an ensemble of networks already fitted),
+this script's or the cells of a learning-curve run (``RESULTS.json#MODEL``).
 Target: U_atomization (298 K) in kcal/mol; the 2,000 test molecules are never
 used for fitting, early stopping or choosing settings.
 """
@@ -30,6 +33,7 @@ from joblib.externals.loky import get_reusable_executor
 
 from acn_sklearn import ACNRegressor
 from acn_sklearn.analysis import mae_by_element
+from acn_sklearn.datasets import load_qm9
 from acn_sklearn.ensemble import DeepEnsembleRegressor
 
 #: The paper's configuration (see ACNRegressor's Notes).
@@ -69,25 +73,42 @@ def _training_stats(network: ACNRegressor, n_train: int) -> dict:
 PREDICTIONS = DOCS / "predictions"
 
 
-def _average(tags: list[str], y_test: np.ndarray) -> str:
-    """Report body for the mean prediction of the runs named by ``tags``."""
-    members = []
-    for tag in tags:
-        path = PREDICTIONS / f"acn_{tag}.npz"
+def _saved_predictions(run: str, n_train: int) -> tuple[np.ndarray, np.ndarray]:
+    """``y_pred, y_test`` of an earlier run: a tag of this script, or ``RESULTS.json#MODEL``.
+
+    ``RESULTS.json#MODEL`` is the cell of that model at this N (repeat 0) of an
+    ``acn-sklearn learning-curve`` run, e.g. ``../docs/paper/results.json#acn:radius=4``.
+    """
+    if "#" not in run:
+        path = PREDICTIONS / f"acn_{run}.npz"
         if not path.exists():
-            raise SystemExit(f"bench_acn.py: no saved predictions of run {tag!r} ({path})")
+            raise SystemExit(f"bench_acn.py: no saved predictions of run {run!r} ({path})")
         with np.load(path) as saved:
-            if not np.array_equal(saved["y_test"], y_test):
-                raise SystemExit(
-                    f"bench_acn.py: run {tag!r} was scored on another test set ({path})"
-                )
-            members.append(saved["y_pred"])
+            return saved["y_pred"], saved["y_test"]
+    path, model = run.split("#", 1)
+    with open(path) as f:
+        results = json.load(f)
+    for cell in results["cells"]:
+        if (cell["model"], cell["n_train"], cell["repeat"]) == (model, n_train, 0):
+            y = load_qm9(target=results["target"], return_X_y=True)[1]
+            return np.asarray(cell["predictions"]), y[np.asarray(cell["test_indices"])]
+    raise SystemExit(f"bench_acn.py: {path} has no cell of {model!r} at N = {n_train}")
+
+
+def _average(runs: list[str], y_test: np.ndarray, n_train: int) -> str:
+    """Report body for the mean prediction of the earlier ``runs``."""
+    members = []
+    for run in runs:
+        y_pred, y_scored = _saved_predictions(run, n_train)
+        if not np.array_equal(y_scored, y_test):
+            raise SystemExit(f"bench_acn.py: run {run!r} was scored on another test set")
+        members.append(y_pred)
     maes = [float(np.abs(y - y_test).mean()) for y in members]
     mae = float(np.abs(np.mean(members, axis=0) - y_test).mean())
     each = f"{', '.join(f'{m:.3f}' for m in maes)} (mean {np.mean(maes):.3f})"
     return f"""
-The mean prediction of {len(tags)} networks fitted earlier (runs {", ".join(tags)}, whose
-reports are `acn_<run>.md`); nothing was fitted here.
+The mean prediction of {len(runs)} networks fitted earlier (runs {", ".join(runs)}: a tag's
+report is `acn_<tag>.md`, a `#` names a learning-curve cell); nothing was fitted here.
 
 | quantity | value |
 |---|---|
@@ -112,13 +133,16 @@ def main():
     parser.add_argument("--members", type=int, default=1, help="> 1: a DeepEnsembleRegressor")
     parser.add_argument("--member-jobs", type=int, default=None, help="members fitted at once")
     parser.add_argument(
-        "--average", nargs="+", metavar="TAG", help="score the mean prediction of these runs"
+        "--average",
+        nargs="+",
+        metavar="RUN",
+        help="score the mean prediction of these runs: tags, or RESULTS.json#MODEL cells",
     )
     args = parser.parse_args()
 
     X_train, y_train, X_test, y_test = held_out_split(args.n_train)
     if args.average:
-        body = _average(args.average, y_test)
+        body = _average(args.average, y_test, args.n_train)
         write_report(f"acn_{args.tag}", f"ACNRegressor runs averaged, N = {len(X_train):,}", body)
         print(body)
         return
