@@ -299,13 +299,8 @@ class ACNModule(nn.Module):
         total_charge: float | None = 0.0,
     ):
         super().__init__()
-        self.heads = ("extensive",) * n_outputs if heads is None else tuple(heads)
+        heads = ("extensive",) * n_outputs if heads is None else tuple(heads)
         self.total_charge = total_charge
-        # Per head kind other than "extensive", which output columns use it.
-        self._head_columns = {
-            kind: torch.tensor([h == kind for h in self.heads])
-            for kind in set(self.heads) - {"extensive"}
-        }
         self.pooling = pooling
         self.pooling_power = pooling_power
         self.output = output
@@ -356,15 +351,10 @@ class ACNModule(nn.Module):
         self.register_buffer("element_baseline", torch.zeros(n_species, n_outputs))
         self.register_buffer("target_shift", torch.zeros(n_outputs))
         self.register_buffer("target_scale", torch.ones(n_outputs))
-        if "intensive" in self.heads:
-            # The intensive head's attention scores, one per atom and output. Built
-            # last, so that the other layers start from the same random weights; the
-            # scores start at zero, so training starts from the plain mean.
-            self.attention = nn.Sequential(
-                nn.Linear(2 * atom_dim, h2), nn.Softplus(), nn.Linear(h2, n_outputs)
-            )
-            nn.init.zeros_(self.attention[-1].weight)
-            nn.init.zeros_(self.attention[-1].bias)
+        # The property heads, one per kind. Built after the layers above, so that a
+        # head with weights of its own (the intensive head's attention) leaves their
+        # random initial weights as they are.
+        self.property_heads = _heads.build_heads(heads, atom_dim, h2)
         self.equivariant = None
         if equivariant_channels:
             self.equivariant = EquivariantCloud(
@@ -405,53 +395,47 @@ class ACNModule(nn.Module):
     def charges(self, batch: MoleculeBatch) -> torch.Tensor:
         """Latent atomic charges of the dipole head (in e), shape (n_atoms, n_outputs).
 
-        The head's per-atom outputs scaled and shifted per molecule to sum to the
-        total charge; meaningful in the dipole head's columns.
+        Meaningful in the dipole head's columns.
         """
-        q = self.target_scale * self.head(self.atom_features(batch))
-        return _heads.constrain_total_charge(q, batch, self.total_charge or 0.0)
+        dipole = self.property_heads["dipole"]
+        return dipole.charges(self.head(self.atom_features(batch)), batch, self)
 
     def forward(self, batch: MoleculeBatch) -> torch.Tensor:
         """Predictions in target units, shape (n_molecules, n_outputs), or for the
-        ``"atomic"`` head (n_atoms, 1)."""
+        atomic head (n_atoms, 1)."""
         c = self.atom_features(batch)
-        if self.heads == ("atomic",):
-            values = self.element_baseline[batch.species] + self.target_shift
-            values = values + self.target_scale * self.head(c)
-            if self.total_charge is None:
-                return values
-            return _heads.constrain_total_charge(values, batch, self.total_charge)
-        if self.pooling == "sum":
-            # Atom-wise head, then sum: an extensive molecular property.
-            a = self.head(c)
-            z = _heads.sum_over_molecules(a, batch)
-        else:
-            # Power-average pooling over the real atoms, then the head.
+        if self.pooling == "power":
+            # The paper's head: power-average pooling over the real atoms, then the MLP.
             p = self.pooling_power
             mean = _heads.sum_over_molecules(c.abs() ** p, batch)
             pooled = (mean / batch.atoms_per_molecule[:, None]).clamp_min(1e-12) ** (1 / p)
             z = self.head(pooled)
+            if self.output == "sigmoid":
+                return self.target_shift + self.target_scale * torch.sigmoid(z)
+            baseline = _heads.sum_over_molecules(self.element_baseline[batch.species], batch)
+            return baseline + self.target_shift + self.target_scale * z
+        a = self.head(c)
         if self.output == "sigmoid":
-            return self.target_shift + self.target_scale * torch.sigmoid(z)
-        baseline = _heads.sum_over_molecules(self.element_baseline[batch.species], batch)
-        out = baseline + self.target_shift + self.target_scale * z
-        # Other heads replace their columns; the extensive ones stay as computed.
-        for kind, columns in self._head_columns.items():
-            out = torch.where(columns.to(out.device), self._head(kind, a, c, batch), out)
+            return self.target_shift + self.target_scale * torch.sigmoid(
+                _heads.sum_over_molecules(a, batch)
+            )
+        # Each property head fills its own columns.
+        out = None
+        for head in self.property_heads.values():
+            values = head(a, c, batch, self)
+            out = values if out is None else torch.where(head.mask, values, out)
         return out
 
-    def _head(self, kind: str, a, c, batch: MoleculeBatch) -> torch.Tensor:
-        """Every output column through head ``kind``, (n_molecules, n_outputs), from the
-        atoms' outputs ``a`` and features ``c``."""
-        if kind == "intensive":
-            pooled = _heads.intensive(a, self.attention(c), batch)
-            return self.target_shift + self.target_scale * pooled
-        if kind == "dipole":
-            q = _heads.constrain_total_charge(
-                self.target_scale * a, batch, self.total_charge or 0.0
-            )
-            return torch.linalg.vector_norm(_heads.dipole_vectors(q, batch), dim=2)
-        return _heads.spatial_extent(a, batch, self.target_scale)
+    def last_layer_jacobian(self, y, z, rows, batch: MoleculeBatch) -> torch.Tensor:
+        """``phi_k`` of every output column, (n_outputs, n_rows, n_features): the
+        derivatives of the predictions ``y`` by the last layer's weights, each from
+        its column's head (:meth:`._heads.Head.jacobian`)."""
+        phi = {
+            k: head.jacobian(k, y, z, rows, batch, self)
+            for head in self.property_heads.values()
+            for k in head.columns
+        }
+        return torch.stack([phi[k] for k in range(len(phi))])
 
 
 class AveragedNetwork(nn.Module):

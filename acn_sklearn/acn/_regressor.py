@@ -19,7 +19,7 @@ from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
 from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
-from ._heads import dipole_vectors, resolve_heads
+from ._heads import HEADS, dipole_vectors, resolve_heads
 from ._network import ACNModule, AveragedNetwork
 from ._runtime import torch_cpu_settings
 from ._statistics import training_statistics
@@ -517,7 +517,7 @@ class ACNRegressor(NeuralNetRegressor):
             n_radial=self.n_radial,
             radial_basis=self.radial_basis,
             keep_pairs=self.n_clouds > 1 or self.equivariant_channels > 0,
-            per_atom=self.heads_ == ("atomic",),
+            per_atom=HEADS[self.heads_[0]].per_atom,
         )
 
     # -- fitting -----------------------------------------------------------------------

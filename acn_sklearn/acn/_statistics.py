@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..molecules import element_baseline
 from ._data import MoleculeDataset
 from ._geometry import degree_mean
-from ._heads import BOHR_PER_ANGSTROM, DEBYE_PER_E_ANGSTROM
+from ._heads import HEADS, TrainingTargets
 
 
 @dataclass(frozen=True)
@@ -32,17 +31,10 @@ class TrainingStatistics:
     potential_mean, potential_scale : Tensor of shape (3,)
         Mean and standard deviation of the compressed many-body potentials.
     element_baseline : Tensor of shape (n_species, n_outputs)
-        Extensive head: least-squares target per atom of each element. Atomic
-        head: mean target of the atoms of each element. Zero for other heads and
-        a sigmoid output.
     target_shift, target_scale : Tensor of shape (n_outputs,)
-        Linear output: mean and standard deviation of what the baseline leaves
-        (intensive head: of the target). Dipole head: shift 0, and the scale of
-        the latent charges (e) that makes a typical training molecule's dipole as
-        large as the targets' root mean square. Spatial-extent head: shift 0, and
-        the scale of the populations that makes ``softplus(0)`` populations give
-        the mean target. Sigmoid output: the low end and width of the training
-        range, widened by 5 % on each side.
+        Per output column, what its property head's statistics give
+        (:meth:`._heads.Head.statistics`). Sigmoid output: no baseline, and the
+        low end and width of the training range, widened by 5 % on each side.
     loss_scale : Tensor of shape (n_outputs,)
         Standard deviation of each target: the loss compares errors in these units.
     """
@@ -79,28 +71,6 @@ def _density_scale(
     return torch.where(rms > 0, rms, torch.ones_like(rms))
 
 
-def _other_heads(dataset: MoleculeDataset, y: np.ndarray, heads, baseline, shift, scale):
-    """The baseline, shift and scale of the columns whose head is not extensive."""
-    baseline, shift, scale = baseline.copy(), shift.copy(), scale.copy()
-    # Sum over each molecule's atoms of |r_i - r_c|^2 (Angstrom^2), mean over molecules.
-    squared = dataset.arrays["positions"].double().square().sum(dim=1).numpy()
-    offsets = dataset.arrays["atom_offsets"].numpy()
-    second_moment = np.add.reduceat(squared, offsets[:-1]).mean()
-    for k, head in enumerate(heads):
-        if head == "extensive":
-            continue
-        baseline[:, k] = 0.0
-        if head == "intensive":
-            shift[k], scale[k] = y[:, k].mean(), y[:, k].std()
-        elif head == "dipole":
-            rms = np.sqrt(np.mean(y[:, k] ** 2))
-            shift[k], scale[k] = 0.0, rms / (DEBYE_PER_E_ANGSTROM * np.sqrt(second_moment))
-        else:  # spatial_extent
-            spread = np.log(2.0) * second_moment * BOHR_PER_ANGSTROM**2
-            shift[k], scale[k] = 0.0, y[:, k].mean() / spread
-    return baseline, shift, scale
-
-
 def training_statistics(
     dataset: MoleculeDataset,
     y: np.ndarray,
@@ -135,24 +105,17 @@ def training_statistics(
     TrainingStatistics
     """
     V = dataset.arrays["potentials"].numpy()
-    if heads == ("atomic",):
-        species = dataset.arrays["species"].numpy()
-        baseline = np.zeros((counts.shape[1], 1))
-        for s in np.unique(species):
-            baseline[s] = y[species == s].mean(axis=0)
-        residual = y - baseline[species]
-        shift, scale = residual.mean(axis=0), residual.std(axis=0)
-    elif output == "sigmoid":
+    if output == "sigmoid":
         low, high = y.min(axis=0), y.max(axis=0)
         margin = 0.05 * np.maximum(high - low, 1e-12)
         baseline = np.zeros((counts.shape[1], y.shape[1]))
         shift, scale = low - margin, high - low + 2 * margin
     else:
-        baseline = element_baseline(counts, y)
-        residual = y - counts @ baseline
-        shift, scale = residual.mean(axis=0), residual.std(axis=0)
-        if set(heads) != {"extensive"}:
-            baseline, shift, scale = _other_heads(dataset, y, heads, baseline, shift, scale)
+        targets = TrainingTargets(dataset, y, counts)
+        baseline = np.zeros((counts.shape[1], y.shape[1]))
+        shift, scale = np.zeros(y.shape[1]), np.zeros(y.shape[1])
+        for k, head in enumerate(heads):
+            baseline[:, k], shift[k], scale[k] = HEADS[head].statistics(targets, k)
 
     def tensor(value):
         return torch.as_tensor(value, dtype=torch.float32)

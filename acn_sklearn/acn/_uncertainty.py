@@ -31,7 +31,6 @@ import torch
 from scipy.linalg import cho_factor, solve_triangular
 
 from ..uncertainty import std_scale
-from . import _heads
 from ._data import MoleculeDataset
 from ._network import AveragedNetwork
 
@@ -80,22 +79,7 @@ def network_outputs(regressor, dataset: MoleculeDataset):
                 y = module(batch)
                 h, z = captured[0]
                 rows = torch.cat([h, torch.ones(len(h), 1, device=h.device)], dim=1).detach()
-                if network.heads == ("atomic",):
-                    # y_i = scale (z_i - mean of the molecule's z) + constants: linear.
-                    if network.total_charge is not None:
-                        mean = _heads.sum_over_molecules(rows, batch)
-                        mean = mean / batch.atoms_per_molecule[:, None]
-                        rows = rows - mean[batch.molecule]
-                    phi = (network.target_scale[:, None, None] * rows).expand(y.shape[1], -1, -1)
-                else:
-                    phi = []
-                    for k in range(y.shape[1]):
-                        (grad,) = torch.autograd.grad(y[:, k].sum(), z, retain_graph=True)
-                        weighted = grad[:, k : k + 1] * rows
-                        if len(z) != len(y):  # atom rows: sum them per molecule
-                            weighted = _heads.sum_over_molecules(weighted, batch)
-                        phi.append(weighted)
-                    phi = torch.stack(phi)
+                phi = network.last_layer_jacobian(y, z, rows, batch)
                 ys.append(y.detach().double().cpu())
                 features.append(phi.detach().double().cpu())
                 if target is not None:

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._targets import TARGET_UNITS
 from ..atomic import check_atom_targets
 from ..molecules import check_molecules, check_targets, read_xyz, to_array
-from ._qm9 import TARGET_UNITS
 
 
 def load_xyz(

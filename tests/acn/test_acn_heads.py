@@ -1,6 +1,7 @@
 """ACN's property heads: the physics each builds in, and the choice of head per target."""
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -202,10 +203,18 @@ def _batch(positions, molecule):
     )
 
 
+def _statistics(scale, total_charge=None):
+    """What a head reads of its network: the statistics buffers and the total charge."""
+    return SimpleNamespace(
+        target_scale=torch.tensor([scale], dtype=torch.float64), total_charge=total_charge
+    )
+
+
 def test_dipole_units_and_total_charge():
     # +0.5 e and -0.5 e 2 Angstrom apart: 1 e Angstrom = 4.80320 D
     batch = _batch([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]], [0, 0])
-    q = _heads.constrain_total_charge(torch.tensor([[0.7], [-0.3]], dtype=torch.float64), batch, 0)
+    a = torch.tensor([[0.7], [-0.3]], dtype=torch.float64)
+    q = _heads.Dipole([0], 1, 8, 8).charges(a, batch, _statistics(scale=1.0, total_charge=0.0))
     np.testing.assert_allclose(q.numpy()[:, 0], [0.5, -0.5])
     np.testing.assert_allclose(_heads.dipole_vectors(q, batch).numpy()[0, 0], [0, 0, 4.80320])
 
@@ -215,7 +224,7 @@ def test_spatial_extent_in_bohr_squared_with_positive_populations():
     a = torch.tensor([[0.0], [1.0], [-50.0]], dtype=torch.float64)
     p = np.log1p(np.exp([0.0, 1.0, -50.0]))  # softplus
     expected = [p[0] * 1 + p[1] * 4, p[2] * 9]
-    r2 = _heads.spatial_extent(a, batch, torch.tensor(1.0, dtype=torch.float64))
+    r2 = _heads.SpatialExtent([0], 1, 8, 8)(a, None, batch, _statistics(scale=1.0))
     np.testing.assert_allclose(r2.numpy()[:, 0], np.multiply(expected, 1.8897261**2))
     assert (r2 > 0).all()
 
@@ -247,10 +256,10 @@ def test_intensive_pooling_is_a_softmax_weighted_mean_per_molecule():
     batch = _batch(np.zeros((5, 3)), [0, 0, 0, 1, 1])
     a = torch.tensor([[1.0], [2.0], [6.0], [-1.0], [3.0]], dtype=torch.float64)
     equal = torch.zeros(5, 1, dtype=torch.float64)
-    np.testing.assert_allclose(_heads.intensive(a, equal, batch).numpy()[:, 0], [3.0, 1.0])
+    np.testing.assert_allclose(_heads.Intensive.pool(a, equal, batch).numpy()[:, 0], [3.0, 1.0])
     scores = torch.tensor([[0.0], [np.log(3.0)], [-1e4], [500.0], [0.0]], dtype=torch.float64)
     # weights 1/4, 3/4, 0 in the first molecule; all on the first atom in the second
-    np.testing.assert_allclose(_heads.intensive(a, scores, batch).numpy()[:, 0], [1.75, -1.0])
+    np.testing.assert_allclose(_heads.Intensive.pool(a, scores, batch).numpy()[:, 0], [1.75, -1.0])
 
 
 def test_intensive_attention_starts_as_the_plain_mean():
@@ -272,7 +281,7 @@ def test_intensive_attention_starts_as_the_plain_mean():
         element_clouds=False,
     )
     # equal scores: the softmax weights are 1 / n_atoms (see the pooling test above)
-    assert torch.all(network.attention(torch.randn(7, 16)) == 0)
+    assert torch.all(network.property_heads["intensive"].attention(torch.randn(7, 16)) == 0)
 
 
 def test_last_layer_features_are_the_jacobian_of_every_head(mixed, qm9_subset):
@@ -301,3 +310,34 @@ def test_last_layer_features_are_the_jacobian_of_every_head(mixed, qm9_subset):
         np.testing.assert_allclose(
             y1[:, k] - y0[:, k], phi[k] @ step, rtol=0.05, atol=1e-3, err_msg=head
         )
+
+
+class _MeanHead(_heads.Head):
+    """A throw-away head: the plain mean of the atoms' outputs, scaled to the targets."""
+
+    kind = "mean"
+
+    def forward(self, a, c, batch, network):
+        mean = _heads.sum_over_molecules(a, batch) / batch.atoms_per_molecule[:, None]
+        return network.target_shift + network.target_scale * mean
+
+    @classmethod
+    def statistics(cls, targets, k):
+        return np.zeros(targets.counts.shape[1]), targets.y[:, k].mean(), targets.y[:, k].std()
+
+
+def test_a_new_head_is_one_class_in_the_registry(monkeypatch, qm9_subset):
+    """Registering a Head subclass is all a new head needs: the estimator accepts its name,
+    trains with its statistics, predicts through its physics and gets its std."""
+    monkeypatch.setitem(_heads.HEADS, "mean", _MeanHead)
+    X, y = qm9_subset
+    model = ACNRegressor(head="mean", max_epochs=2, random_state=0, **TINY).fit(X[:150], y[:150])
+    assert model.heads_ == ("mean",)
+    np.testing.assert_allclose(model.statistics_.target_shift.numpy(), [y[:150].mean()])
+    single, double = _copies(X, 14, distance=10 * model.radius)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        one, two = model.predict(single), model.predict(double)
+        _, std = model.predict(X[300:310], return_std=True)
+    np.testing.assert_allclose(two, one, rtol=1e-5)  # a mean: two far copies change nothing
+    assert np.all(std > 0)
