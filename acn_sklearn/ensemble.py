@@ -18,10 +18,13 @@ train on those molecules, so the scale leans towards wide error bars.
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .domain import DomainWarning, TrainingDomain
@@ -83,6 +86,14 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
     ... )
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
+        "member_params": [dict, None],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(
         self, estimator, *, n_members=4, member_params=None, random_state=None, n_jobs=None
     ):
@@ -127,8 +138,7 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def _check_params(self) -> dict:
         """Validate the parameters; return ``member_params`` as a dict of per-member values."""
-        if not (isinstance(self.n_members, int | np.integer) and self.n_members >= 1):
-            raise ValueError(f"n_members must be an integer >= 1, got {self.n_members!r}")
+        self._validate_params()
         member = type(self.estimator).__name__
         settable = self.estimator.get_params()
         if "random_state" not in settable:

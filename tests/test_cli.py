@@ -245,6 +245,7 @@ def _interruptible():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_fit_checkpoint_resumes_a_stopped_fit(small_files, tmp_path, qm9_subset, capsys, stop):
     train, _ = small_files

@@ -70,7 +70,7 @@ def test_multi_output(qm9_subset):
 
 def test_bad_parameters(qm9_subset):
     X, y = qm9_subset
-    with pytest.raises(ValueError, match="n_members must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"'n_members' parameter .* in the range \[1, inf\)"):
         DeepEnsembleRegressor(ACNRegressor(), n_members=0).fit(X[:10], y[:10])
     with pytest.raises(ValueError, match="Pipeline has no random_state parameter"):
         DeepEnsembleRegressor(make_cm_krr()).fit(X[:10], y[:10])

@@ -9,6 +9,9 @@ from joblib import parallel_config
 
 from acn_sklearn.learning_curve import run_cells
 
+#: Separate processes, servers or clusters: minutes together; `pytest -m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
 distributed = pytest.importorskip(
     "dask.distributed", reason="dask[distributed] is not installed (the 'dask' extra)"

@@ -98,7 +98,7 @@ def test_every_entry_builds_its_kind_and_searches_its_own_parameters():
     for name, entry in CATALOGUE.items():
         model = entry.make()
         assert entry.name == name
-        kind = "network" if isinstance(model, ACNRegressor) else "kernel"
+        kind = "network" if isinstance(model, ACNRegressor | ACNAtomRegressor) else "kernel"
         assert entry.kind == ("exact" if isinstance(model, RotationalConstants) else kind), name
         atomic = isinstance(model, AtomKernelRidge | ACNAtomRegressor)
         assert entry.targets == ("atomic" if atomic else "molecular"), name

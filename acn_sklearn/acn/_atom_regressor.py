@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import ClassVar
+
 import numpy as np
 
 from ..atomic import AtomRegressorMixin, check_atom_targets
 from ..molecules import check_molecules
-from ._regressor import _MODULE_PARAMETERS, ACNRegressor
-
-#: ACNRegressor parameters that have no meaning for per-atom outputs, and why.
-_MOLECULAR_PARAMETERS = {
-    "head": "every atom gets its own value (no property head)",
-    "target": "the target is atomic (no property head to choose)",
-    "pooling": "atoms are not pooled",
-    "pooling_power": "atoms are not pooled",
-    "output": "the output is linear: a per-element baseline plus the network's residual",
-}
+from ._base import ACNBase
 
 
-def _refuse_molecular(params) -> None:
-    for key in params:
-        reason = _MOLECULAR_PARAMETERS.get(key)
-        if reason is not None:
-            raise ValueError(f"ACNAtomRegressor has no parameter {key!r}: {reason}")
-
-
-class ACNAtomRegressor(AtomRegressorMixin, ACNRegressor):
+class ACNAtomRegressor(AtomRegressorMixin, ACNBase):
     """AtomCloudNet for atomic properties: one value per atom, such as partial charges.
 
     The network of :class:`ACNRegressor` without pooling: every atom's features
@@ -42,9 +29,10 @@ class ACNAtomRegressor(AtomRegressorMixin, ACNRegressor):
         e for charges); None leaves them free (atomic properties that are not
         charges).
     **kwargs
-        The parameters of :class:`ACNRegressor` (``radius``, ``max_epochs``,
-        ``random_state``, ...), except ``head``, ``target``, ``pooling``,
-        ``pooling_power`` and ``output``, which have no meaning for atoms.
+        The network and training parameters of :class:`ACNRegressor`
+        (``radius``, ``max_epochs``, ``random_state``, ...): all but its
+        molecular ``head``, ``target``, ``pooling``, ``pooling_power`` and
+        ``output``.
 
     Attributes
     ----------
@@ -74,22 +62,17 @@ class ACNAtomRegressor(AtomRegressorMixin, ACNRegressor):
     >>> charges = model.predict(qm9.data[:2])  # doctest: +SKIP
     """
 
-    pooling = "sum"
-    pooling_power = 2.0
-    output = "linear"
-    _module_parameters = (*_MODULE_PARAMETERS, "total_charge")
+    _parameter_constraints: ClassVar[dict] = {
+        **ACNBase._parameter_constraints,
+        "total_charge": [Real, None],
+    }
 
     def __init__(self, *, total_charge=0.0, **kwargs):
-        _refuse_molecular(kwargs)
         super().__init__(**kwargs)
-        for name in _MOLECULAR_PARAMETERS:
-            vars(self).pop(name, None)
         self.total_charge = total_charge
 
-    def set_params(self, **params):
-        """Set parameters (those without meaning for atoms are refused, see ``**kwargs``)."""
-        _refuse_molecular(params)
-        return super().set_params(**params)
+    def _own_module_parameters(self) -> dict:
+        return {"total_charge": self.total_charge}
 
     def fit(self, X, y, **fit_params):
         """Fit the network to molecules ``X`` and the values of their atoms ``y``.

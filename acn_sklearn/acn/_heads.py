@@ -326,6 +326,7 @@ HEAD_OF_KIND = {
     "rotational": "intensive",
 }
 
+
 def resolve_heads(head, target, n_outputs: int) -> tuple[str, ...]:
     """The head of every output column.
 

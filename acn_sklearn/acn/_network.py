@@ -2,94 +2,50 @@
 
 Every atom-wise quantity here is already rotation-, translation- and
 mirror-invariant: spherical-harmonic channels of degree ``l > 0`` are contracted
-over ``m`` (a learned power spectrum: 3-body; optionally a learned bispectrum:
-4-body) before any dense layer. Atoms are stored flat (no padding), so padding
-can neither become a neighbour nor enter pooling.
+over ``m`` (a learned power spectrum: 3-body terms) before any dense layer.
+Atoms are stored flat (no padding), so padding can neither become a neighbour
+nor enter pooling.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 
 import torch
-from e3nn import o3
 from torch import nn
 from torch.nn.functional import softplus
 
 from . import _heads
 from ._data import MoleculeBatch
-from ._geometry import degree_mean
 from ._statistics import TrainingStatistics
 
 
-def bispectrum_degrees(cloud_order: int) -> list[tuple[int, int, int]]:
-    """Degree triples ``l1 <= l2 <= l3`` of the bispectrum invariants.
+class PowerSpectrum(nn.Module):
+    """Rotation- and mirror-invariant features of two equivariant channel sets.
 
-    Every triple of degrees ``1 .. cloud_order - 1`` that can couple to a scalar
-    (triangle inequality) with an even sum, so the invariant is also unchanged by
-    reflections. Triples with a degree 0 are left out: they are a degree-0
-    channel times a power-spectrum term, which the dense layers can form.
-    """
-    degrees = range(1, cloud_order)
-    return [
-        (a, b, c)
-        for a, b, c in itertools.combinations_with_replacement(degrees, 3)
-        if c <= a + b and (a + b + c) % 2 == 0
-    ]
-
-
-class Invariants(nn.Module):
-    """Rotation- and mirror-invariant features of equivariant channel sets.
-
-    The input ``per_degree[l]`` has shape (n, 2l + 1, n_inputs): per degree, the
-    channel sets ``A`` and ``B`` (``channels`` each) and, with ``body_order=4``,
-    ``D`` (``bispectrum_channels``). The output is, per channel, the degree-0
-    component of ``A``, the power spectrum ``mean_m A_lm B_lm`` of every degree
-    (3-body terms) and, with ``body_order=4``, the bispectrum
-    ``sum_{m1 m2 m3} C(l1 m1, l2 m2, l3 m3) D_{l1 m1} D_{l2 m2} D_{l3 m3}`` of every
-    triple of :func:`bispectrum_degrees` (4-body terms), with ``C`` e3nn's
-    Wigner 3j symbols in the basis of its real spherical harmonics.
+    The input ``per_degree[l]`` has shape (n, 2l + 1, 2 * channels): per degree,
+    the channel sets ``A`` and ``B``. The output is, per channel, the degree-0
+    component of ``A`` and the power spectrum ``mean_m A_lm B_lm`` of every degree.
 
     Parameters
     ----------
     channels : int
-        Channels of the power spectrum.
+        Channels of each set.
     cloud_order : int
         Number of degrees.
-    body_order : {3, 4}
-        3: power spectrum; 4: also the bispectrum.
-    bispectrum_channels : int, default=0
-        Channels of the bispectrum (``body_order=4``).
     """
 
-    def __init__(
-        self, channels: int, cloud_order: int, body_order: int, bispectrum_channels: int = 0
-    ):
+    def __init__(self, channels: int, cloud_order: int):
         super().__init__()
         self.channels = channels
-        self.triples = bispectrum_degrees(cloud_order) if body_order == 4 else []
-        self.bispectrum_channels = bispectrum_channels if self.triples else 0
-        for i, triple in enumerate(self.triples):
-            self.register_buffer(f"wigner_3j_{i}", o3.wigner_3j(*triple).flatten(0, 1))
-        self.n_inputs = 2 * channels + self.bispectrum_channels
-        self.n_features = channels * (cloud_order + 1) + self.bispectrum_channels * len(
-            self.triples
-        )
+        self.n_inputs = 2 * channels
+        self.n_features = channels * (cloud_order + 1)
 
     def forward(self, per_degree: list[torch.Tensor]) -> torch.Tensor:
         c = self.channels
         parts = [per_degree[0][:, 0, :c]]
         parts += [(x[..., :c] * x[..., c : 2 * c]).mean(dim=1) for x in per_degree]
-        if self.triples:
-            n, k = len(per_degree[0]), self.bispectrum_channels
-            # One row per (atom, channel): D of degree l as (n * k, 2l + 1).
-            d = [x[..., 2 * c : 2 * c + k].transpose(1, 2).reshape(n * k, -1) for x in per_degree]
-            for i, (a, b, l3) in enumerate(self.triples):
-                outer = (d[a][:, :, None] * d[b][:, None, :]).flatten(1)
-                coupled = outer @ getattr(self, f"wigner_3j_{i}")  # (n * k, 2 l3 + 1)
-                parts.append((coupled * d[l3]).sum(dim=1).view(n, k))
         return torch.cat(parts, dim=1)
 
 
@@ -100,8 +56,6 @@ class DensityCloud(nn.Module):
     element, output channel and degree, linear in the radial basis) fuse into one
     weight, so ``A[c, lm] = sum_{s, k} W_l[s k, c] D[lm, s k]``. Two such
     channel sets ``A, B`` give the invariants ``sum_m A_lm B_lm`` per degree.
-    With one weight set per centre element (as in Behler-Parrinello and SOAP
-    models) a carbon and a hydrogen atom contract their densities differently.
 
     Density columns are divided by their root mean square over the training
     atoms that have a neighbour of the column's element (one scale per degree,
@@ -109,39 +63,21 @@ class DensityCloud(nn.Module):
 
     Parameters
     ----------
-    n_centres : int
-        Number of weight sets: the number of elements for element-specific
-        weights, 1 for weights shared by every centre atom.
     n_inputs : int
         ``n_species * n_radial``, columns of the density.
     channels : int
         Output channels per degree.
     cloud_order : int
         Number of degrees (``0 .. cloud_order - 1``).
-    body_order : {3, 4}
-        Invariants of :class:`Invariants`: power spectrum, or also bispectrum.
-    bispectrum_channels : int
-        Channels of the bispectrum.
-    equivariant_channels : int, default=0
-        Two further channel sets ``V, U`` per degree, not contracted here: the
-        equivariant features an :class:`EquivariantCloud` passes on.
     """
 
-    def __init__(
-        self,
-        n_centres: int,
-        n_inputs: int,
-        channels: int,
-        cloud_order: int,
-        body_order: int = 3,
-        bispectrum_channels: int = 0,
-        equivariant_channels: int = 0,
-    ):
+    def __init__(self, n_inputs: int, channels: int, cloud_order: int):
         super().__init__()
-        self.invariants = Invariants(channels, cloud_order, body_order, bispectrum_channels)
-        n_outputs = self.invariants.n_inputs + 2 * equivariant_channels
+        self.invariants = PowerSpectrum(channels, cloud_order)
         scale = 1.0 / math.sqrt(n_inputs)
-        self.weight = nn.Parameter(scale * torch.randn(n_centres, cloud_order, n_inputs, n_outputs))
+        self.weight = nn.Parameter(
+            scale * torch.randn(cloud_order, n_inputs, self.invariants.n_inputs)
+        )
         # Root mean square of each density column per degree, set from the training data.
         self.register_buffer("density_scale", torch.ones(cloud_order, n_inputs))
 
@@ -149,24 +85,15 @@ class DensityCloud(nn.Module):
     def n_features(self) -> int:
         return self.invariants.n_features
 
-    def channels(self, density: torch.Tensor, species: torch.Tensor) -> list[torch.Tensor]:
-        """The equivariant channel sets per degree ``l``, each (n_atoms, 2l + 1, n_outputs):
-        those of :attr:`invariants` first, then ``V, U`` (``equivariant_channels`` each)."""
+    def channels(self, density: torch.Tensor) -> list[torch.Tensor]:
+        """The equivariant channel sets ``A, B`` per degree ``l``, each
+        (n_atoms, 2l + 1, 2 * channels)."""
         weight = self.weight / self.density_scale[:, :, None]
-        per_degree = [density[:, d * d : (d + 1) ** 2] for d in range(weight.shape[1])]
-        if len(weight) == 1:
-            return [x @ w for x, w in zip(per_degree, weight[0], strict=True)]
-        centres = [torch.nonzero(species == s).squeeze(1) for s in range(len(weight))]
-        mixed = []
-        for d, x in enumerate(per_degree):
-            out = x.new_zeros(*x.shape[:2], weight.shape[-1])
-            for s, atoms in enumerate(centres):
-                out = out.index_copy(0, atoms, x[atoms] @ weight[s, d])
-            mixed.append(out)
-        return mixed
+        per_degree = [density[:, d * d : (d + 1) ** 2] for d in range(len(weight))]
+        return [x @ w for x, w in zip(per_degree, weight, strict=True)]
 
-    def forward(self, density: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
-        return self.invariants(self.channels(density, species))
+    def forward(self, density: torch.Tensor) -> torch.Tensor:
+        return self.invariants(self.channels(density))
 
 
 class NeighbourCloud(nn.Module):
@@ -183,7 +110,7 @@ class NeighbourCloud(nn.Module):
         self.channels = channels
         self.features = nn.Linear(atom_dim, 2 * channels)
         self.radial = nn.Linear(n_radial, 2 * channels * cloud_order, bias=False)
-        self.invariants = Invariants(channels, cloud_order, body_order=3)
+        self.invariants = PowerSpectrum(channels, cloud_order)
 
     @property
     def n_features(self) -> int:
@@ -200,65 +127,6 @@ class NeighbourCloud(nn.Module):
             summed = h.new_zeros(len(h), 2 * d + 1, 2 * self.channels)
             per_degree.append(summed.index_add_(0, batch.centre, message))
         return self.invariants(per_degree)
-
-
-class EquivariantCloud(nn.Module):
-    """A second AtomCloud convolution that passes the first one's ``l > 0`` channels on.
-
-    With ``V_j, U_i`` the first cloud's equivariant channel sets of degree ``l``
-    (:meth:`DensityCloud.channels`), gates ``g = Linear(h)`` of the neighbour
-    and radial functions ``R`` linear in the radial basis, per channel ``e`` and
-    degree ``l``::
-
-        b_i[e, l] = sum_j R_el(r_ij) g_j[e] mean_m Y_lm(r_ij) V_j[e, lm]
-        o_i[e, l] = mean_m U_i[e, lm] sum_j R'_el(r_ij) g'_j[e] V_j[e, lm]
-
-    ``b`` is the neighbour's environment seen along the bond, ``o`` the overlap
-    of the centre's environment with its neighbours': the ``l x l -> 0`` paths
-    of a tensor product of equivariant features (as in NequIP and MACE), so
-    they see how two neighbourhoods are oriented to each other (dihedral
-    angles), which the invariants of one cloud cannot. Both are invariant.
-
-    Parameters
-    ----------
-    atom_dim : int
-        Width of the atom features ``h``.
-    channels : int
-        Channels ``e`` of ``V`` and ``U``.
-    n_radial : int
-        Size of the radial basis.
-    cloud_order : int
-        Number of degrees.
-    """
-
-    def __init__(self, atom_dim: int, channels: int, n_radial: int, cloud_order: int):
-        super().__init__()
-        self.channels = channels
-        self.cloud_order = cloud_order
-        self.gates = nn.Linear(atom_dim, 2 * channels)
-        self.radial = nn.Linear(n_radial, 2 * cloud_order * channels, bias=False)
-        self.register_buffer("degree_mean", degree_mean(cloud_order))
-        self.n_features = 2 * channels * cloud_order
-
-    def forward(
-        self, h: torch.Tensor, per_degree: list[torch.Tensor], batch: MoleculeBatch
-    ) -> torch.Tensor:
-        e, n_pairs = self.channels, len(batch.centre)
-        # Channels first, (l, m) last: the mean over m is then one matrix product.
-        vu = torch.cat(per_degree, dim=1).transpose(1, 2)  # (n, 2e, cloud_order**2)
-        v, u = vu[:, :e].contiguous(), vu[:, e:].contiguous()
-        v_j = v[batch.neighbour]  # (n_pairs, e, cloud_order**2)
-        harmonics = batch.harmonics[:, None, : self.cloud_order**2]
-        # Per pair, <Y(r_ij), V_j>_l and <U_i, V_j>_l: (n_pairs, 2, e, cloud_order).
-        products = torch.stack([v_j * harmonics, v_j * u[batch.centre]], dim=1)
-        dots = (products.view(-1, self.cloud_order**2) @ self.degree_mean).view(
-            n_pairs, 2, e, self.cloud_order
-        )
-        g = self.gates(h)[batch.neighbour].view(n_pairs, 2, e, 1)
-        r = self.radial(batch.radial).view(n_pairs, 2, e, self.cloud_order)
-        summed = h.new_zeros(len(h), 2, e, self.cloud_order)
-        summed.index_add_(0, batch.centre, dots * r * g)
-        return summed.transpose(2, 3).flatten(1)  # b, then o; per degree, per channel
 
 
 class ACNModule(nn.Module):
@@ -286,15 +154,10 @@ class ACNModule(nn.Module):
         n_clouds: int,
         atom_dim: int,
         hidden_sizes: tuple[int, int],
-        pooling: str,
-        pooling_power: float,
-        output: str,
         potentials: bool,
-        element_clouds: bool,
-        body_order: int = 3,
-        bispectrum_channels: int = 16,
-        neighbour_cloud_order: int | None = None,
-        equivariant_channels: int = 0,
+        pooling: str = "sum",
+        pooling_power: float = 2.0,
+        output: str = "linear",
         heads: tuple[str, ...] | None = None,
         total_charge: float | None = 0.0,
     ):
@@ -306,24 +169,11 @@ class ACNModule(nn.Module):
         self.output = output
         self.potentials = potentials
         self.embedding = nn.Embedding(n_species, embedding_dim)
-        self.cloud = DensityCloud(
-            n_species if element_clouds else 1,
-            n_species * n_radial,
-            cloud_channels,
-            cloud_order,
-            body_order,
-            bispectrum_channels,
-            equivariant_channels,
-        )
+        self.cloud = DensityCloud(n_species * n_radial, cloud_channels, cloud_order)
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
         self.clouds = nn.ModuleList(
-            NeighbourCloud(
-                atom_dim,
-                cloud_channels,
-                n_radial,
-                cloud_order if neighbour_cloud_order is None else neighbour_cloud_order,
-            )
+            NeighbourCloud(atom_dim, cloud_channels, n_radial, cloud_order)
             for _ in range(n_clouds - 1)
         )
         self.updates = nn.ModuleList(
@@ -355,16 +205,6 @@ class ACNModule(nn.Module):
         # head with weights of its own (the intensive head's attention) leaves their
         # random initial weights as they are.
         self.property_heads = _heads.build_heads(heads, atom_dim, h2)
-        self.equivariant = None
-        if equivariant_channels:
-            self.equivariant = EquivariantCloud(
-                atom_dim, equivariant_channels, n_radial, cloud_order
-            )
-            self.equivariant_update = nn.Sequential(
-                nn.Linear(atom_dim + self.equivariant.n_features, atom_dim),
-                nn.Softplus(),
-                nn.Linear(atom_dim, atom_dim),
-            )
 
     def set_statistics(self, statistics: TrainingStatistics) -> None:
         """Store the training data's feature and target statistics in the buffers."""
@@ -378,15 +218,10 @@ class ACNModule(nn.Module):
 
     def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
         """Per-atom invariant features after the clouds and the residual block."""
-        mixed = self.cloud.channels(batch.density, batch.species)
-        parts = [self.embedding(batch.species), self.cloud.invariants(mixed)]
+        parts = [self.embedding(batch.species), self.cloud(batch.density)]
         if self.potentials:
             parts.append((batch.potentials - self.potential_mean) / self.potential_scale)
         h = softplus(self.atom_in(torch.cat(parts, dim=1)))
-        if self.equivariant is not None:
-            passed = [x[..., self.cloud.invariants.n_inputs :] for x in mixed]
-            message = self.equivariant(h, passed, batch)
-            h = h + self.equivariant_update(torch.cat([h, message], dim=1))
         for cloud, update in zip(self.clouds, self.updates, strict=True):
             h = h + update(torch.cat([h, cloud(h, batch)], dim=1))
         # The residual block's output is concatenated with its own input.

@@ -1,76 +1,19 @@
-"""ACNRegressor: AtomCloudNet as a scikit-learn / skorch estimator.
-
-The estimator validates molecules, featurizes them once (:mod:`._data`), learns
-the training statistics (:mod:`._statistics`) and lets skorch run the training
-loop over the dataset's own mini-batches.
-"""
+"""ACNRegressor: AtomCloudNet for molecular properties, a scikit-learn / skorch estimator."""
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import ClassVar
+
 import numpy as np
-import torch
-from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, EpochTimer, LRScheduler, PassthroughScoring
-from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..domain import TrainingDomain
-from ..molecules import check_elements, check_molecules, check_targets, element_counts, elements_in
-from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
-from ._checkpoint import TrainingCheckpoint, fit_fingerprint
-from ._data import MoleculeDataset, featurize
-from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
-from ._heads import HEADS, dipole_vectors, resolve_heads
-from ._network import ACNModule, AveragedNetwork
-from ._runtime import torch_cpu_settings
-from ._statistics import training_statistics
-from ._uncertainty import LastLayerPosterior
-
-#: Molecules featurized at once in ``predict`` (bounds memory).
-_PREDICT_CHUNK = 8192
-#: Mini-batch size for validation and prediction (no gradients, so larger is faster).
-_EVAL_BATCH = 1024
-
-#: Hyperparameters passed on to :class:`ACNModule` as they are.
-_MODULE_PARAMETERS = (
-    "n_radial",
-    "cloud_order",
-    "embedding_dim",
-    "cloud_channels",
-    "n_clouds",
-    "neighbour_cloud_order",
-    "equivariant_channels",
-    "atom_dim",
-    "hidden_sizes",
-    "pooling",
-    "pooling_power",
-    "output",
-    "potentials",
-    "element_clouds",
-    "body_order",
-    "bispectrum_channels",
-)
-
-#: skorch parameters this estimator fixes, and why.
-_FIXED_SKORCH_PARAMETERS = {
-    "module": "it builds its own AtomCloudNet module (set the network's parameters instead)",
-    "train_split": "use validation_fraction",
-    "iterator_train": "the featurized dataset makes its own mini-batches (set batch_size)",
-    "iterator_valid": "the featurized dataset makes its own mini-batches",
-    "dataset": "molecules are featurized by the estimator",
-    "predict_nonlinearity": "the network's output is the prediction",
-    "compile": "not supported",
-    "warm_start": "fit always starts from a fresh network",
-}
+from ..molecules import check_molecules, check_targets
+from ._base import ACNBase
+from ._heads import dipole_vectors, resolve_heads
 
 
-def _refuse_fixed(params) -> None:
-    for key in params:
-        reason = _FIXED_SKORCH_PARAMETERS.get(key.split("__")[0])
-        if reason is not None:
-            raise ValueError(f"ACNRegressor does not take the skorch parameter {key!r}: {reason}")
-
-
-class ACNRegressor(NeuralNetRegressor):
+class ACNRegressor(ACNBase):
     """AtomCloudNet: a rotation-invariant spherical-harmonic point-convolution network.
 
     Every atom is embedded by element; an AtomCloud convolution sums, over the
@@ -137,19 +80,6 @@ class ACNRegressor(NeuralNetRegressor):
         Number of stacked AtomCloud convolutions. The first runs on
         precomputed densities and is cheap; each further one is a sparse
         message pass over the neighbour pairs (about 3x slower training).
-    neighbour_cloud_order : int or None, default=None
-        Number of spherical-harmonic degrees of the further convolutions
-        (used only with ``n_clouds > 1``), at most ``cloud_order``; None:
-        ``cloud_order``. The paper's "different cloud orders": 1 makes them
-        invariant message passes (radial filters only, as in SchNet), whose cost
-        is that of one degree.
-    equivariant_channels : int, default=0
-        If positive, a convolution after the first that passes that many
-        channels of the first one's equivariant (``l > 0``) features from each
-        neighbour to the centre and couples them with the bond direction and
-        with the centre's own (tensor-product paths to invariants, as NequIP
-        and MACE do): it sees how two neighbourhoods are oriented to each
-        other, such as dihedral angles. 0: none (the paper).
     atom_dim : int, default=128
         Width of the per-atom features (the residual block's width).
     hidden_sizes : tuple of two int, default=(128, 64)
@@ -168,20 +98,6 @@ class ACNRegressor(NeuralNetRegressor):
         widened by 5 % on each side (the paper).
     potentials : bool, default=True
         Concatenate the per-atom many-body potentials to the cloud features.
-    element_clouds : bool, default=False
-        Give every centre element its own weights in the first AtomCloud
-        convolution (radial functions and channel mixing), as
-        Behler-Parrinello and SOAP models do. ``False`` shares one set of
-        weights across elements (the paper). How each choice measured on QM9:
-        ``docs/benchmarks/acn.md``.
-    body_order : {3, 4}, default=3
-        Invariants of the first AtomCloud convolution: 3, a learned power
-        spectrum (products of two neighbour densities: 3-body terms); 4, also a
-        learned bispectrum (three densities coupled by Clebsch-Gordan
-        coefficients: 4-body terms, as in ACE and MACE).
-    bispectrum_channels : int, default=16
-        Channels of the bispectrum (``body_order=4``), each the product of one
-        learned density with itself twice, per degree triple.
     ema_decay : float or None, default=None
         If set, the network validates and predicts with the exponential moving
         average of its weights (updated after every step with this decay, e.g.
@@ -306,189 +222,34 @@ class ACNRegressor(NeuralNetRegressor):
     >>> model.fit(X, y).predict(X[:5])  # doctest: +SKIP
     """
 
-    # The fixed skorch parameters live on the class, so skorch finds them while
-    # get_params() (which lists instance attributes) does not offer them.
-    module = ACNModule
-    train_split = None
-    iterator_train = iterator_valid = dataset = None
-    predict_nonlinearity = None
-    compile = False
-    warm_start = False
-    _module_parameters = _MODULE_PARAMETERS
+    _parameter_constraints: ClassVar[dict] = {
+        **ACNBase._parameter_constraints,
+        "head": [str, list, tuple],
+        "target": [str, list, tuple, None],
+        "pooling": [StrOptions({"sum", "power"})],
+        "pooling_power": [Interval(Real, 0, None, closed="neither")],
+        "output": [StrOptions({"linear", "sigmoid"})],
+    }
 
     def __init__(
         self,
         *,
         head="auto",
         target=None,
-        radius=3.0,
-        cloud_order=4,
-        n_radial=12,
-        radial_basis="bessel",
-        embedding_dim=24,
-        cloud_channels=48,
-        n_clouds=1,
-        neighbour_cloud_order=None,
-        equivariant_channels=0,
-        atom_dim=128,
-        hidden_sizes=(128, 64),
         pooling="sum",
         pooling_power=2.0,
         output="linear",
-        potentials=True,
-        element_clouds=False,
-        body_order=3,
-        bispectrum_channels=16,
-        ema_decay=None,
-        lr=3e-3,
-        batch_size=32,
-        max_epochs=500,
-        patience=60,
-        lr_schedule="plateau",
-        lr_patience=25,
-        validation_fraction=0.1,
-        criterion=torch.nn.L1Loss,
-        elements=None,
-        device="cpu",
-        n_jobs=None,
-        random_state=None,
-        checkpoint_dir=None,
-        verbose=0,
         **kwargs,
     ):
-        _refuse_fixed(kwargs)
-        if "optimizer" not in kwargs:
-            kwargs["optimizer"] = torch.optim.AdamW
-            kwargs.setdefault("optimizer__weight_decay", 0.1)
-        super().__init__(
-            ACNModule,
-            criterion=criterion,
-            lr=lr,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            device=device,
-            verbose=verbose,
-            **kwargs,
-        )
-        for name in _FIXED_SKORCH_PARAMETERS:
-            vars(self).pop(name, None)
+        super().__init__(**kwargs)
         self.head = head
         self.target = target
-        self.radius = radius
-        self.cloud_order = cloud_order
-        self.n_radial = n_radial
-        self.radial_basis = radial_basis
-        self.embedding_dim = embedding_dim
-        self.cloud_channels = cloud_channels
-        self.n_clouds = n_clouds
-        self.neighbour_cloud_order = neighbour_cloud_order
-        self.equivariant_channels = equivariant_channels
-        self.atom_dim = atom_dim
-        self.hidden_sizes = hidden_sizes
         self.pooling = pooling
         self.pooling_power = pooling_power
         self.output = output
-        self.potentials = potentials
-        self.element_clouds = element_clouds
-        self.body_order = body_order
-        self.bispectrum_channels = bispectrum_channels
-        self.ema_decay = ema_decay
-        self.patience = patience
-        self.lr_schedule = lr_schedule
-        self.lr_patience = lr_patience
-        self.validation_fraction = validation_fraction
-        self.elements = elements
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.checkpoint_dir = checkpoint_dir
-
-    def set_params(self, **params):
-        """Set parameters (the fixed skorch parameters are refused, see ``**kwargs``)."""
-        _refuse_fixed(params)
-        return super().set_params(**params)
-
-    def _get_param_names(self):
-        # skorch lists its private bookkeeping set among the parameters; it is none.
-        return [name for name in super()._get_param_names() if name != "_params_to_validate"]
-
-    # -- configuration -----------------------------------------------------------------
-
-    @property
-    def _default_callbacks(self):
-        callbacks = [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("stop_on_nan", StopOnNaN()),
-        ]
-        if self.ema_decay is not None:
-            callbacks.append(("update_average", UpdateAverage()))
-        if self.lr_schedule == "cosine":
-            callbacks.append(
-                ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self.max_epochs))
-            )
-        if self.validation_fraction:
-            callbacks += [
-                ("valid_loss", PassthroughScoring(name="valid_loss")),
-                ("valid_mae", ValidationMAE()),
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_mae", patience=self.patience, threshold=0, load_best=True
-                    ),
-                ),
-            ]
-            if self.lr_schedule == "plateau":
-                callbacks.append(
-                    (
-                        "lr_scheduler",
-                        LRScheduler(
-                            ReduceLROnPlateau,
-                            monitor="valid_mae",
-                            factor=0.5,
-                            patience=self.lr_patience,
-                        ),
-                    )
-                )
-        if self.checkpoint_dir is not None:
-            callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
-        if is_main_process():
-            callbacks.append(("print_log", EpochLog()))
-        return callbacks
 
     def _check_params(self):
-        if self.pooling not in ("sum", "power"):
-            raise ValueError(f"pooling must be 'sum' or 'power', got {self.pooling!r}")
-        if self.lr_schedule not in ("plateau", "cosine"):
-            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
-        if self.radial_basis not in ("bessel", "gaussian"):
-            raise ValueError(
-                f"radial_basis must be 'bessel' or 'gaussian', got {self.radial_basis!r}"
-            )
-        if self.output not in ("linear", "sigmoid"):
-            raise ValueError(f"output must be 'linear' or 'sigmoid', got {self.output!r}")
-        if not (isinstance(self.n_clouds, int | np.integer) and self.n_clouds >= 1):
-            raise ValueError(f"n_clouds must be an integer >= 1, got {self.n_clouds!r}")
-        order = self.neighbour_cloud_order
-        if order is not None and (
-            isinstance(order, bool)
-            or not isinstance(order, int | np.integer)
-            or not 1 <= order <= self.cloud_order
-        ):
-            raise ValueError(
-                f"neighbour_cloud_order must be None or an integer from 1 to cloud_order="
-                f"{self.cloud_order}, got {order!r}"
-            )
-        channels = self.equivariant_channels
-        if isinstance(channels, bool) or not (
-            isinstance(channels, int | np.integer) and channels >= 0
-        ):
-            raise ValueError(f"equivariant_channels must be an integer >= 0, got {channels!r}")
-        if not self.radius > 0:
-            raise ValueError(f"radius must be positive, got {self.radius!r}")
-        if self.body_order not in (3, 4):
-            raise ValueError(f"body_order must be 3 or 4, got {self.body_order!r}")
-        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        super()._check_params()
         if (self.pooling != "sum" or self.output != "linear") and not (
             isinstance(self.head, str) and self.head == "auto"
         ):
@@ -497,28 +258,9 @@ class ACNRegressor(NeuralNetRegressor):
                 f"{self.pooling!r} with output={self.output!r} predicts every target from "
                 "features pooled over the molecule: leave head='auto'"
             )
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
-            )
-        if world_size() > 1 and self.random_state is None:
-            raise ValueError(
-                "data-parallel training (torch.distributed is initialised) needs an int "
-                "random_state: every process must draw the same validation split and batches"
-            )
 
-    def _featurize(self, X, y=None) -> MoleculeDataset:
-        return featurize(
-            X,
-            y,
-            elements=self.elements_,
-            radius=self.radius,
-            cloud_order=self.cloud_order,
-            n_radial=self.n_radial,
-            radial_basis=self.radial_basis,
-            keep_pairs=self.n_clouds > 1 or self.equivariant_channels > 0,
-            per_atom=HEADS[self.heads_[0]].per_atom,
-        )
+    def _own_module_parameters(self) -> dict:
+        return {"pooling": self.pooling, "pooling_power": self.pooling_power, "output": self.output}
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -549,106 +291,7 @@ class ACNRegressor(NeuralNetRegressor):
             self.heads_ = resolve_heads(self.head, self.target, self.n_outputs_)
         else:
             self.heads_ = ("extensive",) * self.n_outputs_
-        return self._fit(X, y, **fit_params)
-
-    def _fit(self, X: np.ndarray, y: np.ndarray, **fit_params):
-        """Fit validated molecules to validated targets, one row per molecule or, for
-        the atomic head, per real atom (``n_outputs_`` and ``heads_`` already set)."""
-        declared = () if self.elements is None else self.elements
-        self.elements_ = np.union1d(elements_in(X), np.asarray(declared, dtype=int))
-        self.training_domain_ = TrainingDomain.of(X)
-        with torch_cpu_settings(self.n_jobs):
-            dataset = self._featurize(X, y)
-            self.statistics_ = training_statistics(
-                dataset,
-                y,
-                element_counts(X, self.elements_),
-                cloud_order=self.cloud_order,
-                n_radial=self.n_radial,
-                output=self.output,
-                heads=self.heads_,
-            )
-            if self.random_state is not None:
-                torch.manual_seed(self.random_state)
-            self.shuffle_rng_ = np.random.default_rng(self.random_state)
-            self.initialize()
-            epochs = self.max_epochs
-            if self.checkpoint_dir is not None:
-                fingerprint = fit_fingerprint(X, y, self.get_params(deep=False))
-                epochs = dict(self.callbacks_)["checkpoint"].resume(fingerprint, self)
-            # Not an attribute skorch manages: it lives for this fit only.
-            vars(self)["_data_parallel"] = data_parallel(self.module_, self.device)
-            try:
-                self.partial_fit(dataset, None, epochs=epochs, **fit_params)
-            finally:
-                del vars(self)["_data_parallel"]
-            self.__dict__.pop("last_layer_", None)  # from an earlier fit
-            if self.validation_fraction:
-                valid = self.validation_indices_
-                train = np.setdiff1d(np.arange(len(X)), valid)
-                self.last_layer_ = LastLayerPosterior.fit(
-                    self, dataset.subset(train), dataset.subset(valid)
-                )
-                self.training_domain_ = self.training_domain_.with_std_limit(
-                    self.last_layer_.validation_std
-                )
-        return self
-
-    def initialize_module(self):
-        """Build the network for the elements and targets seen in ``fit``."""
-        network = ACNModule(
-            n_species=len(self.elements_),
-            n_outputs=self.n_outputs_,
-            heads=self.heads_,
-            **{name: getattr(self, name) for name in self._module_parameters},
-        )
-        network.set_statistics(self.statistics_)
-        self.module_ = (
-            network if self.ema_decay is None else AveragedNetwork(network, self.ema_decay)
-        )
-        return self
-
-    def get_all_learnable_params(self):
-        """The parameters the optimizer trains (a weight average's take no gradient)."""
-        for name, parameter in super().get_all_learnable_params():
-            if parameter.requires_grad:
-                yield name, parameter
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        """Random train/validation split of the (featurized) training data."""
-        if not self.validation_fraction:
-            self.validation_indices_ = np.zeros(0, dtype=int)
-            return X, None
-        n_valid = max(1, round(self.validation_fraction * len(X)))
-        order = np.random.default_rng(self.random_state).permutation(len(X))
-        self.validation_indices_ = np.sort(order[:n_valid])
-        return X.subset(order[n_valid:]), X.subset(order[:n_valid])
-
-    def get_iterator(self, dataset, training=False):
-        """Mini-batches of a :class:`MoleculeDataset` (shuffled when training)."""
-        if training:
-            # Data-parallel: the shuffle of a one-process fit, then this process's share.
-            select = shard if world_size() > 1 else None
-            return dataset.batches(self.batch_size, self.shuffle_rng_, select)
-        return dataset.batches(max(self.batch_size, _EVAL_BATCH))
-
-    def infer(self, x, **fit_params):
-        parallel = vars(self).get("_data_parallel")
-        module = parallel if parallel is not None and self.module_.training else self.module_
-        return module(x.to(self.device))
-
-    def train_step(self, batch, **fit_params):
-        """One optimizer step; in data-parallel training the loss recorded is the
-        mean over the processes (the loss of the whole step)."""
-        step = super().train_step(batch, **fit_params)
-        if world_size() > 1:
-            step["loss"] = mean_over_processes(step["loss"])
-        return step
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The criterion on errors in units of the training targets' standard deviation."""
-        scale = self.statistics_.loss_scale.to(y_pred.device)
-        return self.criterion_(y_pred / scale, y_true.to(y_pred.device) / scale)
+        return self._fit(X, y, output=self.output, **fit_params)
 
     # -- prediction --------------------------------------------------------------------
 
@@ -692,55 +335,10 @@ class ACNRegressor(NeuralNetRegressor):
         y = self._network_outputs(X)
         return y.ravel() if self.target_ndim_ == 1 else y
 
-    def _network_outputs(self, X: np.ndarray) -> np.ndarray:
-        """The network's outputs for validated molecules, featurized in chunks."""
-        with torch_cpu_settings(self.n_jobs):
-            parts = [
-                self.forward(self._featurize(X[start : start + _PREDICT_CHUNK])).numpy()
-                for start in range(0, len(X), _PREDICT_CHUNK)
-            ]
-        return np.concatenate(parts).astype(np.float64)
-
-    def _rows_with_std(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Outputs and calibrated standard deviations of the network's rows (molecules, or
-        real atoms for the atomic head), for validated molecules."""
-        if getattr(self, "last_layer_", None) is None:
-            raise ValueError(
-                f"this {type(self).__name__} was fitted with validation_fraction=0, so its "
-                "standard deviation has no validation molecules to be calibrated on; refit "
-                "with validation_fraction > 0"
-            )
-        with torch_cpu_settings(self.n_jobs):
-            parts = [
-                self.last_layer_.predict(self, self._featurize(X[start : start + _PREDICT_CHUNK]))
-                for start in range(0, len(X), _PREDICT_CHUNK)
-            ]
-        y, std = (np.concatenate(part) for part in zip(*parts, strict=True))
-        return y, std
-
     def _predict_with_std(self, X):
         y, std = self._rows_with_std(X)
         self.training_domain_.warn(X, type(self).__name__, std)
         return (y.ravel(), std.ravel()) if self.target_ndim_ == 1 else (y, std)
-
-    def _checked_input(self, X) -> np.ndarray:
-        """Validate molecules to predict for (the caller warns for those outside the domain)."""
-        self.check_is_fitted()
-        X = check_molecules(X)
-        check_elements(X, self.elements_, type(self).__name__)
-        return X
-
-    def _per_batch(self, X: np.ndarray, function) -> np.ndarray:
-        """``function(network, batch)`` over mini-batches of validated molecules, joined."""
-        network = getattr(self.module_, "average", self.module_)
-        network.eval()
-        parts = []
-        with torch_cpu_settings(self.n_jobs), torch.no_grad():
-            for start in range(0, len(X), _PREDICT_CHUNK):
-                dataset = self._featurize(X[start : start + _PREDICT_CHUNK])
-                for batch, _ in dataset.batches(max(self.batch_size, _EVAL_BATCH)):
-                    parts.append(function(network, batch.to(self.device)).cpu())
-        return torch.cat(parts).numpy().astype(np.float64)
 
     def _dipole_column(self) -> int:
         dipoles = [k for k, head in enumerate(self.heads_) if head == "dipole"]

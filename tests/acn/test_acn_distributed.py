@@ -8,6 +8,9 @@ import torch.multiprocessing as mp
 
 from acn_sklearn import ACNRegressor
 
+#: Separate processes, servers or clusters: minutes together; `pytest -m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 TINY = dict(
     embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, max_epochs=3
 )

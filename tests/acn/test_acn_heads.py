@@ -278,7 +278,6 @@ def test_intensive_attention_starts_as_the_plain_mean():
         pooling_power=2.0,
         output="linear",
         potentials=True,
-        element_clouds=False,
     )
     # equal scores: the softmax weights are 1 / n_atoms (see the pooling test above)
     assert torch.all(network.property_heads["intensive"].attention(torch.randn(7, 16)) == 0)

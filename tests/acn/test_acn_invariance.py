@@ -38,20 +38,14 @@ def test_rotation_reflection_translation(fitted, molecules, mirror):
         _assert_same(fitted.predict(moved), reference)
 
 
-def test_further_clouds_have_the_degrees_asked_for(fitted, molecules):
-    """The regressor hands its cloud orders and equivariant channels to the network
-    (each fixture's setting)."""
+def test_further_clouds_reach_the_network_and_need_the_pairs(fitted, molecules):
+    """The regressor hands its clouds to the network (each fixture's setting); the
+    convolutions after the first need the neighbour pairs, the first alone does not."""
     network = getattr(fitted.module_, "network", fitted.module_)
-    expected = fitted.neighbour_cloud_order or fitted.cloud_order
-    assert [c.cloud_order for c in network.clouds] == [expected] * (fitted.n_clouds - 1)
-    assert network.cloud.weight.shape[1] == fitted.cloud_order
-    passed = network.cloud.weight.shape[-1] - network.cloud.invariants.n_inputs
-    assert passed == 2 * fitted.equivariant_channels
-    assert (network.equivariant is None) == (fitted.equivariant_channels == 0)
-    # Convolutions after the first need the neighbour pairs; the first alone does not.
+    assert [c.cloud_order for c in network.clouds] == [fitted.cloud_order] * (fitted.n_clouds - 1)
+    assert network.cloud.weight.shape[0] == fitted.cloud_order
     batch, _ = fitted._featurize(molecules[:3]).batch(np.arange(3))
-    needs_pairs = fitted.n_clouds > 1 or fitted.equivariant_channels > 0
-    assert (len(batch.centre) > 0) == needs_pairs
+    assert (len(batch.centre) > 0) == (fitted.n_clouds > 1)
 
 
 def test_atom_permutation(fitted, molecules):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from acn_sklearn.acn._data import featurize
-from acn_sklearn.acn._network import ACNModule, DensityCloud, EquivariantCloud, NeighbourCloud
+from acn_sklearn.acn._network import ACNModule, DensityCloud, NeighbourCloud
 
 ELEMENTS = np.array([1, 6, 7, 8, 9])
 
@@ -39,7 +39,6 @@ def _module(**kw):
         pooling_power=2.0,
         output="linear",
         potentials=True,
-        element_clouds=True,
     )
     return ACNModule(**{**args, **kw})
 
@@ -61,38 +60,14 @@ def test_batch_shapes(qm9_subset):
 def test_block_shapes(qm9_subset):
     batch, _ = _data(qm9_subset)
     n = len(batch.species)
-    for n_centres in (1, 5):
-        cloud = DensityCloud(n_centres, 25, 6, 3)
-        assert cloud(batch.density, batch.species).shape == (n, cloud.n_features) == (n, 24)
+    cloud = DensityCloud(25, 6, 3)
+    assert cloud(batch.density).shape == (n, cloud.n_features) == (n, 24)
     neighbours = NeighbourCloud(10, 6, 5, 3)
     assert neighbours(torch.randn(n, 10), batch).shape == (n, 24)
     module = _module()
     assert module.atom_features(batch).shape == (n, 20)
     assert module(batch).shape == (7, 2)
     assert _module(pooling="power", output="sigmoid", potentials=False)(batch).shape == (7, 2)
-
-
-def test_element_cloud_weights_act_on_their_own_element_only(qm9_subset):
-    batch, _ = _data(qm9_subset)
-    cloud = DensityCloud(5, 25, 6, 3)
-    before = cloud(batch.density, batch.species)
-    with torch.no_grad():
-        cloud.weight[1].mul_(2.0)  # carbon centres
-    after = cloud(batch.density, batch.species)
-    carbon = batch.species == 1
-    assert torch.equal(after[~carbon], before[~carbon])
-    assert not torch.allclose(after[carbon], before[carbon])
-
-
-def test_shared_cloud_weights_equal_identical_element_weights(qm9_subset):
-    batch, _ = _data(qm9_subset)
-    shared = DensityCloud(1, 25, 6, 3)
-    per_element = DensityCloud(5, 25, 6, 3)
-    with torch.no_grad():
-        per_element.weight.copy_(shared.weight.expand_as(per_element.weight))
-    torch.testing.assert_close(
-        per_element(batch.density, batch.species), shared(batch.density, batch.species)
-    )
 
 
 def test_sigmoid_output_stays_in_its_range(qm9_subset):
@@ -206,17 +181,16 @@ def _invariants_by_hand(A, channels):
     return torch.cat(parts, dim=1)
 
 
-@pytest.mark.parametrize("n_centres", [1, 5])
-def test_density_cloud_matches_a_direct_contraction(qm9_subset, n_centres):
+def test_density_cloud_matches_a_direct_contraction(qm9_subset):
     torch.manual_seed(4)
     batch, _ = _data(qm9_subset)
-    cloud = DensityCloud(n_centres, 25, 6, 3)
+    cloud = DensityCloud(25, 6, 3)
     with torch.no_grad():
         cloud.density_scale.copy_(torch.rand(3, 25) + 0.5)
-        out = cloud(batch.density, batch.species)
+        out = cloud(batch.density)
     A = [torch.zeros(len(batch.species), 2 * d + 1, 12) for d in range(3)]
-    for i, s in enumerate(batch.species.tolist()):
-        w = cloud.weight[0 if n_centres == 1 else s].detach()
+    w = cloud.weight.detach()
+    for i in range(len(batch.species)):
         for d in range(3):
             D = batch.density[i, d * d : (d + 1) ** 2]  # (2d + 1, 25)
             A[d][i] = D @ (w[d] / cloud.density_scale[d][:, None])
@@ -243,133 +217,3 @@ def test_neighbour_cloud_matches_a_sum_over_neighbours(qm9_subset, order):
             Y = batch.harmonics[p, d * d : (d + 1) ** 2]  # (2d + 1,)
             A[d][i] += Y[:, None] * (R * g[j])[None, :]
     torch.testing.assert_close(out, _invariants_by_hand(A, 6), rtol=1e-4, atol=1e-5)
-    module = _module(neighbour_cloud_order=order)
-    assert [c.cloud_order for c in module.clouds] == [order, order]
-    assert module.cloud.invariants.n_features == 6 * 4
-
-
-def test_bispectrum_degrees_by_hand():
-    from acn_sklearn.acn._network import bispectrum_degrees
-
-    assert bispectrum_degrees(2) == []  # degree 1 alone: 1 + 1 + 1 is odd
-    assert bispectrum_degrees(3) == [(1, 1, 2), (2, 2, 2)]
-    assert bispectrum_degrees(4) == [(1, 1, 2), (1, 2, 3), (2, 2, 2), (2, 3, 3)]
-
-
-def test_bispectrum_matches_a_direct_clebsch_gordan_contraction(qm9_subset):
-    """The 4-body invariants against explicit loops over m1, m2, m3 (numpy, float64)."""
-    from e3nn import o3
-
-    torch.manual_seed(6)
-    batch, _ = _data(qm9_subset, n=2)
-    channels, bispectrum = 6, 4
-    cloud = DensityCloud(1, 25, channels, 3, body_order=4, bispectrum_channels=bispectrum)
-    with torch.no_grad():
-        out = cloud(batch.density, batch.species).double().numpy()
-    w = cloud.weight[0].detach().double().numpy()
-    density = batch.density.double().numpy()
-    power = out[:, : channels * 4]
-    A = [density[:, d * d : (d + 1) ** 2] @ w[d] for d in range(3)]  # (n, 2d + 1, 16)
-    power_by_hand = _invariants_by_hand(
-        [torch.from_numpy(a[..., : 2 * channels]) for a in A], channels
-    )
-    np.testing.assert_allclose(power, power_by_hand.numpy(), rtol=1e-4, atol=1e-6)
-    expected = []
-    for l1, l2, l3 in [(1, 1, 2), (2, 2, 2)]:
-        cg = o3.wigner_3j(l1, l2, l3).double().numpy()
-        value = np.zeros((len(density), bispectrum))
-        for i in range(len(density)):
-            for k in range(bispectrum):
-                D = [a[i, :, 2 * channels + k] for a in A]
-                for m1 in range(2 * l1 + 1):
-                    for m2 in range(2 * l2 + 1):
-                        for m3 in range(2 * l3 + 1):
-                            value[i, k] += cg[m1, m2, m3] * D[l1][m1] * D[l2][m2] * D[l3][m3]
-        expected.append(value)
-    bispectrum_part = out[:, channels * 4 :]
-    assert bispectrum_part.shape[1] == 2 * bispectrum
-    np.testing.assert_allclose(bispectrum_part, np.hstack(expected), rtol=1e-4, atol=1e-6)
-    assert np.abs(bispectrum_part).max() > 1e-3  # not trivially zero
-
-
-@pytest.mark.usefixtures("float32_densities")
-def test_bispectrum_is_invariant_to_a_rotation_with_reflection(qm9_subset):
-    """Rotating (and mirroring) a molecule leaves every invariant of the cloud unchanged."""
-    from scipy.stats import special_ortho_group
-
-    X = np.array(qm9_subset[0][:3])
-    rotation = special_ortho_group.rvs(3, random_state=0) @ np.diag([1.0, -1.0, 1.0])
-    moved = X.copy()
-    real = X[:, :, 0] > 0
-    moved[:, :, 1:][real] = X[:, :, 1:][real] @ rotation.T
-    torch.manual_seed(7)
-    cloud = DensityCloud(1, 25, 6, 4, body_order=4, bispectrum_channels=5)
-    outputs = []
-    for molecules in (X, moved):
-        ds = featurize(
-            molecules,
-            None,
-            elements=ELEMENTS,
-            radius=3.0,
-            cloud_order=4,
-            n_radial=5,
-            keep_pairs=False,
-        )
-        batch, _ = ds.batch(np.arange(3))
-        with torch.no_grad():
-            outputs.append(cloud(batch.density, batch.species))
-    assert outputs[0].shape[1] == 6 * 5 + 5 * 4
-    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
-
-
-def test_passed_on_channels_leave_the_invariants_alone(qm9_subset):
-    """Equivariant channels appended to the first cloud change none of its invariants
-    (the bispectrum reads its own channels, not the ones after them)."""
-    torch.manual_seed(8)
-    batch, _ = _data(qm9_subset, n=2, cloud_order=4)
-    alone = DensityCloud(1, 25, 6, 4, body_order=4, bispectrum_channels=3)
-    with_passed = DensityCloud(
-        1, 25, 6, 4, body_order=4, bispectrum_channels=3, equivariant_channels=5
-    )
-    with torch.no_grad():
-        with_passed.weight[..., :15] = alone.weight
-        mixed = with_passed.channels(batch.density, batch.species)
-        torch.testing.assert_close(
-            with_passed(batch.density, batch.species), alone(batch.density, batch.species)
-        )
-    assert [x.shape[2] for x in mixed] == [15 + 10] * 4
-
-
-@pytest.mark.parametrize("order", [2, 4])
-def test_equivariant_cloud_matches_a_sum_over_neighbours(qm9_subset, order):
-    """Both invariants of the docstring against explicit loops over pairs and m (float64)."""
-    torch.manual_seed(9)
-    batch, _ = _data(qm9_subset, n=2, cloud_order=4)
-    n, e = len(batch.species), 3
-    cloud = EquivariantCloud(10, e, 5, order)
-    h = torch.randn(n, 10)
-    per_degree = [torch.randn(n, 2 * d + 1, 2 * e) for d in range(order)]
-    with torch.no_grad():
-        out = cloud(h, per_degree, batch).double().numpy()
-        gates = cloud.gates(h).double().numpy()  # (n, 2e): bond, overlap
-        radial = cloud.radial.weight.double().numpy().reshape(2, e, order, 5)
-    Y = batch.harmonics.double().numpy()
-    basis = batch.radial.double().numpy()
-    bond = np.zeros((n, order, e))
-    summed = [np.zeros((n, 2 * d + 1, e)) for d in range(order)]
-    for p in range(len(batch.centre)):
-        i, j = int(batch.centre[p]), int(batch.neighbour[p])
-        for d in range(order):
-            V = per_degree[d][j, :, :e].double().numpy()  # (2d + 1, e)
-            R_bond = radial[0, :, d] @ basis[p] * gates[j, :e]
-            R_overlap = radial[1, :, d] @ basis[p] * gates[j, e:]
-            bond[i, d] += R_bond * (Y[p, d * d : (d + 1) ** 2] @ V) / (2 * d + 1)
-            summed[d][i] += R_overlap * V
-    overlap = np.stack(
-        [(summed[d] * per_degree[d][..., e:].double().numpy()).mean(axis=1) for d in range(order)],
-        axis=1,
-    )
-    expected = np.concatenate([bond, overlap], axis=1).reshape(n, -1)
-    assert out.shape == (n, 2 * order * e)
-    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-6)
-    assert np.abs(out).max() > 1e-2  # not trivially zero

@@ -14,6 +14,9 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from acn_sklearn.tuning import make_storage, open_study
 
+#: Separate processes, servers or clusters: minutes together; `pytest -m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 SUBSET = str(Path(__file__).parents[1] / "data" / "qm9_subset.extxyz")
 CM_TUNE = ["--model", "cm", "--data", SUBSET, "--n-train", "100", "--n-test", "50"]
 CM_TUNE += ["--cv", "2", "--n-trials", "3", "--seed", "0"]

@@ -93,7 +93,7 @@ def test_defaults_are_queued_once_and_only_inside_the_space():
     space = search_space("acn", {"radius": FloatDistribution(4.0, 6.0)})
     queued = enqueue_defaults(study, make_model("acn"), space)
     assert "radius" not in queued, "3.0 lies outside [4, 6]"
-    assert queued["n_clouds"] == 1 and queued["element_clouds"] is False
+    assert queued["n_clouds"] == 1 and queued["radial_basis"] == "bessel"
     enqueue_defaults(study, make_model("acn"), space)
     assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 1
 
@@ -222,6 +222,7 @@ def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subse
     assert json.loads((out / "best_params.json").read_text())["n_trials"] == 6
 
 
+@pytest.mark.slow
 def test_two_concurrent_workers_share_one_journal_study(tmp_path, two_tune_workers):
     study = two_tune_workers(f"journal:{tmp_path / 'study.log'}", CM_TUNE)
     assert sorted(t.number for t in study.trials) == list(range(6))
