@@ -1,7 +1,7 @@
 """The model catalogue: every model the command line, learning curves and tuning know.
 
 Each model is one :class:`ModelEntry` of :data:`CATALOGUE` (name, factory, kind,
-search space, paper label and published values); adding a model is adding an
+search space and label); adding a model is adding an
 entry. A model spec is a name with optional parameters: ``"slatm"``,
 ``"acn:radius=4"``, ``"acn:hidden_sizes=(64, 64),lr=1e-3"``. Parameter values are
 Python literals (numbers, strings, booleans, tuples); anything else is taken as a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Literal
 
@@ -30,7 +30,6 @@ __all__ = [
     "ModelEntry",
     "make_model",
     "model_entry",
-    "paper_value",
     "parse_model_spec",
     "set_elements",
     "set_target",
@@ -59,9 +58,6 @@ class ModelEntry:
         Parameter name (nested for pipelines: ``krr__sigma``) -> Optuna distribution.
     in_default_curve : bool
         Whether ``acn-sklearn learning-curve`` runs it by default.
-    paper_table_1 : mapping
-        The paper's Table 1 for the model as published (kcal/mol): model spec ->
-        training-set size -> MAE. The specs are the paper's grid (``--paper``).
     targets : {"molecular", "atomic"}
         What the model predicts: molecular targets (y of shape (n_molecules,)
         or (n_molecules, n_targets)) or per-atom ones (y of shape
@@ -75,7 +71,6 @@ class ModelEntry:
     kind: Literal["kernel", "network", "exact"]
     search_space: Mapping[str, BaseDistribution]
     in_default_curve: bool = True
-    paper_table_1: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     targets: Literal["molecular", "atomic"] = "molecular"
 
     def make(self, **params) -> BaseEstimator:
@@ -84,8 +79,7 @@ class ModelEntry:
         return getattr(import_module(module), attribute)(**params)
 
 
-#: Every model, by name. The paper's ACN column of Table 1 was divided by 100: the
-#: paper's own code and text give 131 kcal/mol for ACN radius 3 at N = 10,000.
+#: Every model, by name.
 CATALOGUE: dict[str, ModelEntry] = {
     entry.name: entry
     for entry in [
@@ -99,7 +93,6 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "krr__alpha": FloatDistribution(1e-12, 1e-4, log=True),
                 "krr__kernel": CategoricalDistribution(["laplacian", "gaussian"]),
             },
-            paper_table_1={"cm": {100: 385.689, 1000: 50.944, 10000: 5.82}},
         ),
         ModelEntry(
             name="slatm",
@@ -111,7 +104,6 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "krr__kernel": CategoricalDistribution(["gaussian", "laplacian"]),
                 "slatm__rcut": FloatDistribution(3.5, 6.0),
             },
-            paper_table_1={"slatm": {100: 54.176, 1000: 14.54, 10000: 1.28}},
         ),
         ModelEntry(
             name="fchl19",
@@ -143,11 +135,6 @@ CATALOGUE: dict[str, ModelEntry] = {
                 "pooling": CategoricalDistribution(["sum", "power"]),
                 "pooling_power": FloatDistribution(1.0, 4.0),
                 "ema_decay": CategoricalDistribution([None, 0.999]),
-            },
-            paper_table_1={
-                "acn:radius=3": {100: 114.65, 1000: 47.81, 10000: 1.31},
-                "acn:radius=4": {100: 157.05, 1000: 47.12, 10000: 7.53},
-                "acn:radius=5": {100: 159.57, 1000: 162.49, 10000: 11.47},
             },
         ),
         ModelEntry(
@@ -361,24 +348,3 @@ def set_target(model: BaseEstimator, target: str) -> BaseEstimator:
     params = model.get_params()
     keys = [k for k in params if k.split("__")[-1] == "target" and params[k] is None]
     return model.set_params(**{k: target for k in keys})
-
-
-def _configuration(spec: str) -> tuple[str, dict]:
-    """The model name and the parameters of ``spec`` that differ from its defaults."""
-    name, params = parse_model_spec(spec)
-    defaults = CATALOGUE[name].make().get_params()
-    return name, {k: v for k, v in params.items() if defaults.get(k) != v}
-
-
-def paper_value(spec: str, n_train: int) -> float | None:
-    """The paper's published Table 1 MAE for a model spec and training size, if any.
-
-    A spec matches a published configuration when both set the same parameters
-    to other values than the defaults: ``"acn"`` and ``"acn:radius=3.0"`` match
-    the paper's ``"acn:radius=3"`` (3 is the default radius).
-    """
-    configuration = _configuration(spec)
-    for published, values in model_entry(spec).paper_table_1.items():
-        if _configuration(published) == configuration:
-            return values.get(n_train)
-    return None

@@ -45,7 +45,7 @@ def run(name: str, args) -> dict:
     from bench_acn_gpu import TimeBudget, load
 
     from acn_sklearn import ACNRegressor
-    from acn_sklearn.protocol import held_out_split
+    from acn_sklearn.study.protocol import held_out_split
 
     torch.set_num_threads(1)
     params = dict(CONFIGS[name])

@@ -32,9 +32,9 @@ from common import DOCS, held_out_split, write_report
 from joblib.externals.loky import get_reusable_executor
 
 from acn_sklearn import ACNRegressor
-from acn_sklearn.analysis import mae_by_element
 from acn_sklearn.datasets import load_qm9
 from acn_sklearn.ensemble import DeepEnsembleRegressor
+from acn_sklearn.study.analysis import mae_by_element
 
 #: The paper's configuration (see ACNRegressor's Notes).
 PAPER = dict(

@@ -8,7 +8,7 @@ python benchmarks/bench_acn_gpu.py --device cpu --n-train 2000 --max-epochs 2   
 Reads QM9 from a compact npz (``Z`` uint8, ``R`` float32 coordinates, ``y``
 U_atomization in kcal/mol; see ``gpu_check.sh``), so neither qm9pack nor its
 cache is needed. Split: the learning-curve protocol
-(:func:`acn_sklearn.protocol.held_out_split`, test_seed 0, repeat 0, 2,000
+(:func:`acn_sklearn.study.protocol.held_out_split`, test_seed 0, repeat 0, 2,000
 test molecules) with the whole remaining pool as training set by default.
 The estimator keeps its defaults (10 % validation split, early stopping with
 the best epoch restored) except the device, the cosine schedule and a GPU-sized
@@ -194,7 +194,7 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "args": {k: str(v) for k, v in vars(args).items()},
         "split": {
-            "protocol": "acn_sklearn.protocol.held_out_split",
+            "protocol": "acn_sklearn.study.protocol.held_out_split",
             "n_molecules": len(X),
             "n_train": len(train),
             "n_test": len(test),

@@ -28,7 +28,7 @@ from acn_sklearn import ACNRegressor
 from acn_sklearn.acn._statistics import training_statistics
 from acn_sklearn.datasets import load_qm9
 from acn_sklearn.molecules import element_counts
-from acn_sklearn.protocol import held_out_split
+from acn_sklearn.study.protocol import held_out_split
 
 n, chunk = int(sys.argv[1]), int(sys.argv[2])
 X, y = load_qm9(target="U_atomization", return_X_y=True)

@@ -31,8 +31,8 @@ from acn_sklearn import ACNAtomRegressor, ACNRegressor
 from acn_sklearn.datasets import TARGET_UNITS, load_qm9
 from acn_sklearn.domain import DomainWarning
 from acn_sklearn.molecules import elements_in
-from acn_sklearn.protocol import held_out_split
 from acn_sklearn.scoring import mean_absolute_error
+from acn_sklearn.study.protocol import held_out_split
 
 CELLS = [
     "mu:dipole",

@@ -46,9 +46,9 @@ from sklearn.neighbors import NearestNeighbors
 from acn_sklearn import ACNRegressor, DeepEnsembleRegressor, make_fchl19_krr, make_slatm_krr
 from acn_sklearn.acn._uncertainty import network_outputs
 from acn_sklearn.domain import DomainWarning
-from acn_sklearn.figures import plot_calibration
 from acn_sklearn.molecules import check_molecules
 from acn_sklearn.registry import set_elements
+from acn_sklearn.study.figures import plot_calibration
 from acn_sklearn.uncertainty import calibration_curve, std_scale
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from acn_sklearn._provenance import machine, now
 from acn_sklearn.datasets import load_qm9
-from acn_sklearn.protocol import held_out_split as split_indices
+from acn_sklearn.study._provenance import machine, now
+from acn_sklearn.study.protocol import held_out_split as split_indices
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 TEST_SEED = 0
@@ -27,7 +27,7 @@ def held_out_split(n_train: int, *, target="U_atomization", repeat: int = 0):
     """Return ``X_train, y_train, X_test, y_test`` of the fixed benchmark split.
 
     The same protocol as ``acn-sklearn learning-curve``
-    (:func:`acn_sklearn.protocol.held_out_split`).
+    (:func:`acn_sklearn.study.protocol.held_out_split`).
 
     Parameters
     ----------

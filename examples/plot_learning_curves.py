@@ -8,7 +8,7 @@ Every model of ``acn_sklearn`` is a scikit-learn estimator that takes the same X
 so plain :func:`sklearn.model_selection.learning_curve` compares them.
 
 The split is the one of the ``acn-sklearn learning-curve`` command
-(:func:`acn_sklearn.protocol.held_out_split`): a fixed held-out test set,
+(:func:`acn_sklearn.study.protocol.held_out_split`): a fixed held-out test set,
 never used for fitting or for choosing hyperparameters, and training sets that are
 the first N molecules of one permutation of the remaining pool, so each larger
 training set contains the smaller ones. Passing that single ``(train, test)`` pair
@@ -33,10 +33,10 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from sklearn.model_selection import learning_curve
 
 from acn_sklearn import ACNRegressor, make_cm_krr, make_slatm_krr
-from acn_sklearn.analysis import fit_power_law
 from acn_sklearn.datasets import load_qm9
-from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import set_elements
+from acn_sklearn.study.analysis import fit_power_law
+from acn_sklearn.study.protocol import held_out_split
 
 SIZES = [100, 200, 400]  # training-set sizes N
 N_TEST = 1000  # held-out test molecules; 2000 gives the command line's exact split

@@ -21,7 +21,7 @@ running is stopped at the end of its epoch. The refit comes after the budget.
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from acn_sklearn.datasets import load_qm9
-from acn_sklearn.protocol import held_out_split
+from acn_sklearn.study.protocol import held_out_split
 from acn_sklearn.tuning import open_study, search_space, tune_holdout
 
 N_TRAIN = 1000

@@ -19,7 +19,7 @@ the settings below the search takes a few minutes on a 2-core CPU.
 from optuna.distributions import FloatDistribution
 
 from acn_sklearn.datasets import load_qm9
-from acn_sklearn.protocol import held_out_split
+from acn_sklearn.study.protocol import held_out_split
 from acn_sklearn.tuning import open_study, search_space, tune_cv
 
 MODEL = "slatm"

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from acn_sklearn.analysis import mae_by_element
-from acn_sklearn.figures import plot_learning_curves, plot_parity
-from acn_sklearn.learning_curve import Cell
+from acn_sklearn.study.analysis import mae_by_element
+from acn_sklearn.study.figures import plot_learning_curves, plot_parity
+from acn_sklearn.study.learning_curve import Cell
 
 # Methane, water, ammonia, methanol (rows [Z, x, y, z]; coordinates do not matter here).
 FORMULAS = ["CH4", "H2O", "H3N", "CH4O"]
@@ -76,8 +76,8 @@ def test_a_power_law_needs_three_sizes(tmp_path):
 
 
 def test_figure_4_names_skipped_sizes_and_marks_the_peers():
-    from acn_sklearn.figures import _learning_curve_figure
-    from acn_sklearn.peers import PEERS
+    from acn_sklearn.study.figures import _learning_curve_figure
+    from acn_sklearn.study.peers import PEERS
 
     def cell(model, n, mae):
         return Cell(model, n, 0, mae, 0.0, 0.0, np.arange(2), np.zeros(2))
@@ -104,7 +104,7 @@ def test_figure_4_names_skipped_sizes_and_marks_the_peers():
 
 
 def test_summary_rows_leave_skipped_cells_out_of_the_statistics():
-    from acn_sklearn.analysis import summarise
+    from acn_sklearn.study.analysis import summarise
 
     ran = Cell("cm", 100, 0, 4.0, 1.0, 2.0, np.arange(2), np.zeros(2))
     skipped = Cell.skip("cm", 100, 1, np.arange(2), "out of memory: no", 0)

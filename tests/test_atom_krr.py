@@ -7,8 +7,8 @@ import pytest
 
 from acn_sklearn import make_fchl19_atom_krr
 from acn_sklearn.domain import DomainWarning
-from acn_sklearn.learning_curve import run_cells
 from acn_sklearn.scoring import mae_scorer, mean_absolute_error
+from acn_sklearn.study.learning_curve import run_cells
 
 #: Pauling electronegativities of H, C, N, O, F.
 ELECTRONEGATIVITY = {1: 2.20, 6: 2.55, 7: 3.04, 8: 3.44, 9: 3.98}

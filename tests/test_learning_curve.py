@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acn_sklearn.analysis import fit_power_law, summarise
 from acn_sklearn.cli import main
-from acn_sklearn.learning_curve import run_cells
-from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import make_model, set_elements
-from acn_sklearn.reports import markdown_table, table_rows
+from acn_sklearn.study.analysis import fit_power_law, summarise
+from acn_sklearn.study.learning_curve import run_cells
+from acn_sklearn.study.protocol import held_out_split
+from acn_sklearn.study.reports import markdown_table, table_rows
 
 SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
 TINY_ACN = "acn:max_epochs=3,n_clouds=1,embedding_dim=8,hidden_sizes=(16, 16)"
@@ -174,7 +174,7 @@ def test_cli_resumes_from_finished_cells(finished_run, capsys):
 
 
 def test_cli_interrupt_writes_the_finished_cells(tmp_path, monkeypatch, capsys):
-    import acn_sklearn.learning_curve as lc
+    import acn_sklearn.study.learning_curve as lc
 
     real, calls = lc._run_cell, []
 
@@ -302,7 +302,7 @@ def test_split_sizes_at_the_edges_of_the_pool():
 
 
 def test_each_repeat_of_a_run_trains_on_its_own_molecules(qm9_subset, monkeypatch):
-    import acn_sklearn.learning_curve as lc
+    import acn_sklearn.study.learning_curve as lc
 
     X, y = qm9_subset
     seen = []
@@ -329,7 +329,7 @@ def test_each_repeat_of_a_run_trains_on_its_own_molecules(qm9_subset, monkeypatc
 
 
 def test_published_values_carry_the_caveat_of_the_paper():
-    from acn_sklearn.reports import PAPER_CAVEAT
+    from acn_sklearn.study.reports import PAPER_CAVEAT
 
     row = dict(mae=1.0, mae_std=0.0, repeats=1, fit_s=1.0, predict_s=1.0)
     with_paper = markdown_table(

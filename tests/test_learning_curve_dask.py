@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 
-from acn_sklearn.learning_curve import run_cells
+from acn_sklearn.study.learning_curve import run_cells
 
 #: Separate processes, servers or clusters: minutes together; `pytest -m "not slow"` skips.
 pytestmark = pytest.mark.slow

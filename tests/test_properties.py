@@ -6,8 +6,8 @@ from scipy.spatial.transform import Rotation
 from sklearn.base import clone
 from sklearn.model_selection import cross_validate
 
-from acn_sklearn.learning_curve import run_cells
 from acn_sklearn.properties import RotationalConstants, rotational_constants
+from acn_sklearn.study.learning_curve import run_cells
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,8 @@ def test_a_new_catalogue_entry_is_all_a_model_needs(monkeypatch, qm9_subset):
     """Adding a model is one entry: specs, search spaces, tuning direction and cells read it."""
     from optuna.distributions import FloatDistribution
 
-    from acn_sklearn.learning_curve import run_cells
     from acn_sklearn.registry import CATALOGUE, ModelEntry
+    from acn_sklearn.study.learning_curve import run_cells
     from acn_sklearn.tuning import search_space, study_direction
 
     entry = ModelEntry(
@@ -103,8 +103,13 @@ def test_every_entry_builds_its_kind_and_searches_its_own_parameters():
         atomic = isinstance(model, AtomKernelRidge | ACNAtomRegressor)
         assert entry.targets == ("atomic" if atomic else "molecular"), name
         assert set(entry.search_space) <= set(model.get_params()), name
-        for spec in entry.paper_table_1:
-            assert parse_model_spec(spec)[0] == name
+
+
+def test_every_published_configuration_is_a_catalogue_model():
+    from acn_sklearn.study.paper import PAPER_TABLE_1
+
+    for spec in PAPER_TABLE_1:
+        assert parse_model_spec(spec)[0] in MODEL_NAMES, spec
 
 
 @pytest.mark.parametrize(
@@ -124,7 +129,7 @@ def test_every_entry_builds_its_kind_and_searches_its_own_parameters():
     ],
 )
 def test_paper_values_match_published_configurations_only(spec, n_train, published):
-    from acn_sklearn.registry import paper_value
+    from acn_sklearn.study.paper import paper_value
 
     assert paper_value(spec, n_train) == published
 

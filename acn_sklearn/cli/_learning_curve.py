@@ -9,10 +9,11 @@ import warnings
 from contextlib import contextmanager
 
 from ..registry import CATALOGUE, MODEL_NAMES
+from ..study.paper import PAPER_TABLE_1
 from ._common import add_protocol_arguments, data_source, duration, load_data, positive_int
 
 DEFAULT_MODELS = [entry.name for entry in CATALOGUE.values() if entry.in_default_curve]
-PAPER_MODELS = [spec for entry in CATALOGUE.values() for spec in entry.paper_table_1]
+PAPER_MODELS = list(PAPER_TABLE_1)
 PAPER_SIZES = [100, 1000, 10000]
 #: ``--full``: every model at the paper's sizes, at the peers' 110,000, and at "all".
 FULL_MODELS = list(MODEL_NAMES)
@@ -74,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
     """Fit every (model, N, repeat) cell, then write Table 1 and Figures 4 and 5."""
     from pathlib import Path
 
-    from .._provenance import provenance
-    from ..learning_curve import run_cells
-    from ..reports import markdown_table, table_rows, write_outputs
+    from ..study._provenance import provenance
+    from ..study.learning_curve import run_cells
+    from ..study.reports import markdown_table, table_rows, write_outputs
 
     if args.paper and args.full:
         raise ValueError("--paper and --full are two different grids: choose one")

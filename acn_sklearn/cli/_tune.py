@@ -18,8 +18,8 @@ def run(args: argparse.Namespace) -> int:
 
     import optuna
 
-    from ..protocol import held_out_split
     from ..registry import model_entry
+    from ..study.protocol import held_out_split
     from ..tuning import (
         make_storage,
         open_study,

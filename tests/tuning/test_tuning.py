@@ -13,8 +13,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import clone
 
 from acn_sklearn.cli import main
-from acn_sklearn.protocol import held_out_split
 from acn_sklearn.registry import MODEL_NAMES, make_model
+from acn_sklearn.study.protocol import held_out_split
 from acn_sklearn.tuning import (
     OptunaPruning,
     enqueue_defaults,

@@ -36,13 +36,13 @@ from joblib import Memory, Parallel, delayed, parallel_config
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 
-from . import __version__
-from .domain import DomainWarning
-from .kernel_ridge._memory import available_memory
-from .molecules import elements_in
+from .. import __version__
+from ..domain import DomainWarning
+from ..kernel_ridge._memory import available_memory
+from ..molecules import elements_in
+from ..registry import make_model, model_entry, set_elements, set_target
+from ..scoring import mean_absolute_error
 from .protocol import held_out_split
-from .registry import make_model, model_entry, set_elements, set_target
-from .scoring import mean_absolute_error
 
 __all__ = ["Cell", "cell_memory", "run_cells"]
 

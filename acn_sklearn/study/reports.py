@@ -12,8 +12,8 @@ import numpy as np
 from .analysis import errors_by_element, summarise
 from .figures import plot_learning_curves, plot_parity
 from .learning_curve import Cell
+from .paper import paper_value
 from .peers import Peer, peers_for
-from .registry import paper_value
 
 __all__ = ["cell_record", "markdown_table", "peer_table", "table_rows", "write_outputs"]
 

@@ -33,6 +33,6 @@ def now() -> str:
 
 def provenance(command: str) -> dict[str, str]:
     """The command, date, machine and acn_sklearn version of a run, for its outputs."""
-    from . import __version__
+    from .. import __version__
 
     return {"command": command, "date": now(), "machine": machine(), "acn_sklearn": __version__}
