@@ -9,13 +9,12 @@ read by :func:`search_space`);
 """
 
 from ._outputs import write_results
+from ._pruning import OptunaPruning
 from ._spaces import sample_params, search_space
+from ._storage import make_storage, open_study
 from ._study import (
-    OptunaPruning,
     TuningResult,
     enqueue_defaults,
-    make_storage,
-    open_study,
     report_trials,
     study_direction,
     tune_cv,

@@ -13,11 +13,8 @@ so a search never ends on something worse than the defaults by its own criterion
   early stopping; the validation MAE is reported every epoch so that Optuna's
   pruner stops bad trials early. The study minimises the validation MAE.
 
-Storages (:func:`make_storage`): any Optuna database URL
-(``sqlite:///study.db``, ``postgresql+psycopg://...``, ``mysql://...``), where
-each running trial records a heartbeat and a trial whose worker died is run
-again, or ``journal:PATH`` for Optuna's journal file storage, which several
-worker processes on one machine may share safely.
+Studies live in a storage (:mod:`._storage`); the network's trials are pruned
+epoch by epoch (:mod:`._pruning`).
 """
 
 from __future__ import annotations
@@ -31,19 +28,16 @@ from numbers import Real
 import numpy as np
 import optuna
 from sklearn.model_selection import KFold
-from skorch.callbacks import Callback
 
 from ..molecules import elements_in, to_array
 from ..registry import make_model, model_entry, parse_model_spec, set_elements, set_target
 from ..scoring import mae_scorer
+from ._pruning import OptunaPruning
 from ._spaces import sample_params, search_space
 
 __all__ = [
-    "OptunaPruning",
     "TuningResult",
     "enqueue_defaults",
-    "make_storage",
-    "open_study",
     "report_trials",
     "study_direction",
     "tune_cv",
@@ -51,185 +45,11 @@ __all__ = [
 ]
 
 
-class OptunaPruning(Callback):
-    """Report a skorch metric to an Optuna trial every epoch and prune bad trials.
-
-    Parameters
-    ----------
-    trial : optuna.Trial
-        The trial being evaluated.
-    monitor : str, default="valid_mae"
-        History key reported each epoch (lower is better).
-    deadline : float, optional
-        A :func:`time.monotonic` time after which the trial is pruned at the end
-        of its current epoch, so that a search's time budget also bounds the
-        trial running when it ends.
-
-    Notes
-    -----
-    ``sklearn.base.clone`` keeps the same trial (``__sklearn_clone__``) instead of
-    deep-copying it with its storage connection, so an estimator carrying this
-    callback can be cloned, e.g. by ``cross_validate``.
-    """
-
-    def __init__(self, trial, monitor="valid_mae", deadline=None):
-        self.trial = trial
-        self.monitor = monitor
-        self.deadline = deadline
-
-    def __sklearn_clone__(self):
-        return type(self)(self.trial, self.monitor, self.deadline)
-
-    def on_epoch_end(self, net, **kwargs):
-        epoch = len(net.history)
-        self.trial.report(float(net.history[-1, self.monitor]), step=epoch)
-        if self.trial.should_prune():
-            raise optuna.TrialPruned(f"{self.monitor} pruned at epoch {epoch}")
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise optuna.TrialPruned(f"time budget spent at epoch {epoch}")
-
-
-#: Seconds between a running trial's heartbeats in a database storage.
-HEARTBEAT_INTERVAL = 60
-#: Times a trial whose worker died is run again (with the same parameters).
-MAX_RETRY = 3
-
-
-def make_storage(
-    url: str | None,
-    *,
-    heartbeat_interval: int | None = HEARTBEAT_INTERVAL,
-    grace_period: int | None = None,
-    max_retry: int = MAX_RETRY,
-):
-    """An Optuna storage from a URL; in a database, trials of dead workers are retried.
-
-    Parameters
-    ----------
-    url : str or None
-        ``journal:PATH``: Optuna's journal file storage, for workers on one
-        machine. A database URL (``sqlite:///study.db``,
-        ``postgresql+psycopg://user@host/db``, ``mysql://...``): an
-        ``RDBStorage`` for workers on several machines (PostgreSQL needs the
-        ``postgres`` extra, its driver). None: in memory, for this process only.
-    heartbeat_interval : int or None, default=60
-        Database storages: seconds between the heartbeats a running trial
-        records. A trial whose heartbeat is older than ``grace_period`` (its
-        worker was killed, or its machine lost) is marked failed by the next
-        trial any worker starts, and run again with the same parameters, up to
-        ``max_retry`` times. None: no heartbeat; such a trial stays "running".
-    grace_period : int, optional
-        Seconds without a heartbeat after which a trial counts as dead
-        (default: twice ``heartbeat_interval``).
-    max_retry : int, default=3
-        Retries of one trial (``optuna.storages.RetryHeartbeatStaleTrialCallback``).
-
-    Returns
-    -------
-    optuna.storages.BaseStorage or None
-    """
-    if url is None:
-        return None
-    if url.startswith("journal:"):
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-    heartbeat = {}
-    if heartbeat_interval is not None:
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
-        heartbeat = {
-            "heartbeat_interval": heartbeat_interval,
-            "grace_period": grace_period,
-            "heartbeat_stale_trial_callback": retry,
-        }
-    return _rdb_storage(url, heartbeat)
-
-
-def _rdb_storage(url: str, heartbeat: dict, attempts: int = 5):
-    """``RDBStorage``, tolerating workers that create its tables at the same time.
-
-    Workers started together on a new database all create Optuna's tables; in
-    PostgreSQL, all but one then fail on a duplicate type or table. By then the
-    tables exist (or soon will), so connecting again succeeds.
-    """
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
-
-    for attempt in range(attempts):
-        try:
-            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, **heartbeat)
-        except (IntegrityError, ProgrammingError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-
-
 def study_direction(spec: str) -> str:
     """Direction of a study of this model: ``"maximize"`` for kernel models, whose
     :func:`tune_cv` scores the negative MAE, ``"minimize"`` for networks, whose
     :func:`tune_holdout` reports the validation MAE."""
     return "minimize" if model_entry(spec).kind == "network" else "maximize"
-
-
-def open_study(
-    storage,
-    study_name: str,
-    *,
-    direction: str,
-    resume: bool,
-    seed: int | None = None,
-) -> optuna.Study:
-    """Create a study, or with ``resume`` load it to add trials.
-
-    Parameters
-    ----------
-    storage : str, optuna storage or None
-        A URL for :func:`make_storage` (with its default heartbeat), or a
-        storage it made.
-    study_name : str
-    direction : {"minimize", "maximize"}
-    resume : bool
-        Load the study if it exists (several workers all pass True).
-    seed : int, optional
-        Seed of the TPE sampler.
-
-    Returns
-    -------
-    optuna.Study
-
-    Raises
-    ------
-    ValueError
-        If the study exists and ``resume`` is False, or its direction differs.
-    """
-    sampler = optuna.samplers.TPESampler(seed=seed)
-    where = storage if isinstance(storage, str) else getattr(storage, "url", "this storage")
-    if isinstance(storage, str):
-        storage = make_storage(storage)
-    try:
-        study = optuna.create_study(
-            storage=storage,
-            study_name=study_name,
-            direction=direction,
-            sampler=sampler,
-            pruner=optuna.pruners.MedianPruner(n_warmup_steps=5),
-            load_if_exists=resume,
-        )
-    except optuna.exceptions.DuplicatedStudyError:
-        raise ValueError(
-            f"study {study_name!r} already exists in {where}; pass --resume to add "
-            "trials to it, or choose another --study-name"
-        ) from None
-    if study.direction.name.lower() != direction:
-        raise ValueError(
-            f"study {study_name!r} {study.direction.name.lower()}s, not {direction}s: "
-            "it was made by the other tuning path"
-        )
-    return study
 
 
 @dataclass
