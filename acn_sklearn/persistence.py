@@ -1,48 +1,76 @@
-"""Saving fitted models with what they predict, checked when they are loaded again.
+"""Model files: fitted models saved as data, safe to load from a file someone sent you.
 
 A model file is one JSON header line (package version, target, unit, a SHA-256
-of the payload) followed by the estimator pickled with joblib. Loading checks the
-checksum before unpickling, so a truncated or corrupted file is refused with a
-clear message instead of failing somewhere inside pickle, and refuses files
-written by an incompatible package version.
+of the payload) followed by the payload, a zip archive of
 
-A kernel ridge model predicts from the representations of all its training
-molecules, which dwarf everything else it holds (SLATM at N = 10,000: 957 MB of
-float64). Given the training molecules, :func:`save_model` stores them instead,
-and the loaded model's last step, a :class:`CompactKernelRidge`, rebuilds their
-representations block by block at each prediction: the same predictions from a
-file and a memory footprint of a few MB plus one block
-(``docs/benchmarks/model_size.md``).
+- ``model.json``: the estimator as a tree of plain values: its class (one of
+  :data:`SAFE_CLASSES`), its parameters and its fitted attributes;
+- ``arrays/N.npy``: every array and tensor of the tree, read back with
+  ``allow_pickle=False``.
+
+Loading checks the checksum, builds only the classes of :data:`SAFE_CLASSES`
+(never calling anything a file names) and reads arrays that cannot hold
+objects: a file with other content is refused, and nothing in it runs. A
+network is saved as its parameters, fitted statistics and weights
+(:meth:`~acn_sklearn.acn._base.ACNBase.__getstate_data__`) and rebuilt from them.
+
+Files of format 1 (before 0.1.0.dev0's twelfth session) are joblib pickles:
+unpickling runs whatever code the file holds, so they load only with
+``trusted=True``. Given the training molecules of a kernel model,
+:func:`save_model` stores them instead of their representations
+(:class:`~acn_sklearn.kernel_ridge.CompactKernelRidge`).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import json
 import os
+import zipfile
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
-import joblib
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.pipeline import Pipeline
 
 from . import __version__
-from .kernel_ridge import KernelRidgeRegressor
-from .molecules import check_molecules
 
-__all__ = ["CompactKernelRidge", "SavedModel", "load_model", "save_model"]
-
-#: Training molecules whose representations :class:`CompactKernelRidge` holds at a time.
-BLOCK_MOLECULES = 1024
-#: Training molecules :func:`save_model` represents again to check that they are the right ones.
-_N_CHECKED = 8
+__all__ = ["SAFE_CLASSES", "SavedModel", "load_model", "save_model"]
 
 _MAGIC = "acn-sklearn model"
-_FORMAT = 1
+#: 1: a joblib pickle (loads only when trusted); 2: data (this module).
+_FORMAT = 2
+
+#: The only classes a model file may hold: the estimators and what they are built
+#: of, and the torch losses and optimizers a network's parameters name.
+SAFE_CLASSES = frozenset(
+    {
+        "acn_sklearn.acn._atom_regressor.ACNAtomRegressor",
+        "acn_sklearn.acn._regressor.ACNRegressor",
+        "acn_sklearn.acn._statistics.TrainingStatistics",
+        "acn_sklearn.acn._uncertainty.LastLayerPosterior",
+        "acn_sklearn.domain.TrainingDomain",
+        "acn_sklearn.ensemble.DeepEnsembleRegressor",
+        "acn_sklearn.kernel_ridge._atomic.AtomKernelRidge",
+        "acn_sklearn.kernel_ridge._compact.CompactKernelRidge",
+        "acn_sklearn.kernel_ridge._krr.KernelRidgeRegressor",
+        "acn_sklearn.kernel_ridge._nystroem.NystroemKernelRidge",
+        "acn_sklearn.pipelines.ElementBaselinePipeline",
+        "acn_sklearn.properties.RotationalConstants",
+        "acn_sklearn.representations._coulomb.CoulombMatrix",
+        "acn_sklearn.representations._fchl19.FCHL19",
+        "acn_sklearn.representations._slatm.SLATM",
+        "sklearn.pipeline.Pipeline",
+        "torch.nn.modules.loss.HuberLoss",
+        "torch.nn.modules.loss.L1Loss",
+        "torch.nn.modules.loss.MSELoss",
+        "torch.nn.modules.loss.SmoothL1Loss",
+        "torch.optim.adam.Adam",
+        "torch.optim.adamw.AdamW",
+        "torch.optim.sgd.SGD",
+    }
+)
 
 
 @dataclass
@@ -76,134 +104,148 @@ def _compatible(saved: str, running: str) -> bool:
     return a[0] == b[0] and (a[0] != "0" or a[1:2] == b[1:2])
 
 
-class CompactKernelRidge(RegressorMixin, BaseEstimator):
-    """A fitted kernel ridge regressor that keeps its training molecules, not their representations.
-
-    The last step of a kernel model saved by :func:`save_model` with its training
-    molecules. ``predict`` represents the training molecules again,
-    ``block_size`` at a time, with the pipeline's own fitted representation, and
-    sums each block's kernel times its part of the solution: the prediction of
-    the full model up to the order of that sum (about 1e-10 relative: the
-    solution's large coefficients cancel), at the
-    cost of representing the training molecules once per ``predict`` call
-    (SLATM: about 2 ms a molecule on one core). It does not keep the regressor's
-    ``L_inv_`` (8 N^2 bytes: 800 MB at N = 10,000), so it predicts no standard
-    deviation: save the model without ``molecules`` for that.
-
-    Parameters
-    ----------
-    regressor : KernelRidgeRegressor
-        The fitted regressor, without ``X_fit_``; its ``sigma_``, ``alpha_``
-        and ``dual_coef_`` are those of the full model.
-    representation : list of transformer
-        The pipeline's fitted steps before the regressor, applied in order.
-    molecules : ndarray of shape (n_train, max_atoms, 4)
-        The training molecules, in the order of ``regressor.dual_coef_``.
-    block_size : int, default=1024
-        Training molecules represented at a time; bounds the memory of ``predict``.
-    """
-
-    def __init__(self, regressor, representation, molecules, block_size=BLOCK_MOLECULES):
-        self.regressor = regressor
-        self.representation = representation
-        self.molecules = molecules
-        self.block_size = block_size
-
-    def __sklearn_is_fitted__(self):
-        return True
-
-    def fit(self, X, y):
-        """Refuse: a compact model only predicts.
-
-        Raises
-        ------
-        TypeError
-            Always; fit the model's full pipeline (e.g. from ``make_model``) instead.
-        """
-        raise TypeError(
-            "a CompactKernelRidge (a kernel model loaded from a file) only predicts; "
-            "fit a new model to train on other molecules"
-        )
-
-    def _represent(self, molecules):
-        for step in self.representation:
-            molecules = step.transform(molecules)
-        return molecules
-
-    def predict(self, X, return_std=False):
-        """Predict from representations of molecules, as the full regressor does.
-
-        Parameters
-        ----------
-        X : ndarray
-            Representations of the molecules to predict (what the pipeline's
-            representation steps return).
-        return_std : bool, default=False
-            Refused: a compact model keeps no ``L_inv_``.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-
-        Raises
-        ------
-        ValueError
-            With ``return_std=True``.
-        """
-        if return_std:
-            raise ValueError(
-                "this kernel model was saved compactly (its training molecules, without the "
-                "N x N factor a standard deviation needs); save it without molecules= "
-                "(acn-sklearn fit --std) to predict standard deviations"
-            )
-        coef = self.regressor.dual_coef_
-        y = np.zeros((len(X), *coef.shape[1:]))
-        part = copy.copy(self.regressor)
-        part.y_baseline_ = np.zeros_like(self.regressor.y_baseline_)
-        for start in range(0, len(self.molecules), self.block_size):
-            block = slice(start, start + self.block_size)
-            part.X_fit_ = self._represent(self.molecules[block])
-            part.dual_coef_ = coef[block]
-            y += part.predict(X)
-        return y + self.regressor.y_baseline_
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _compact(estimator, molecules):
-    """``estimator`` with its kernel regressor's training representations replaced by molecules."""
-    if not (
-        isinstance(estimator, Pipeline)
-        and len(estimator.steps) > 1
-        and isinstance(estimator.steps[-1][1], KernelRidgeRegressor)
-    ):
-        raise ValueError(
-            "only a kernel ridge pipeline (representation steps, then a KernelRidgeRegressor) "
-            f"is saved with its training molecules; got {type(estimator).__name__}"
-        )
-    name, regressor = estimator.steps[-1]
-    molecules = check_molecules(molecules)
-    if len(molecules) != len(regressor.X_fit_):
-        raise ValueError(
-            f"{len(molecules)} training molecules given for a model fitted on "
-            f"{len(regressor.X_fit_)}"
-        )
-    representation = [step for _, step in estimator.steps[:-1]]
-    compact = CompactKernelRidge(copy.copy(regressor), representation, molecules)
-    sample = np.unique(np.linspace(0, len(molecules) - 1, _N_CHECKED).astype(int))
-    for i, again in zip(sample, compact._represent(molecules[sample]), strict=True):
-        if not np.array_equal(again, regressor.X_fit_[i]):
-            raise ValueError(
-                f"training molecule {i} is not the one the model was fitted on: its "
-                "representation differs; pass the training molecules in the order of fit"
-            )
-    del compact.regressor.X_fit_
-    compact.regressor.__dict__.pop("L_inv_", None)
-    compacted = copy.copy(estimator)
-    compacted.steps = [*estimator.steps[:-1], (name, compact)]
-    return compacted
+class _Encoder:
+    """Turns an estimator into a JSON tree plus a list of arrays."""
+
+    def __init__(self):
+        self.arrays: list[np.ndarray] = []
+
+    def array(self, value) -> dict:
+        self.arrays.append(np.asarray(value))
+        return {"__array__": len(self.arrays) - 1}
+
+    def __call__(self, value):
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                raise ValueError("an array of Python objects cannot be saved as data")
+            return self.array(value)
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, tuple | set | frozenset):
+            kind = {tuple: "__tuple__", set: "__set__", frozenset: "__frozenset__"}[type(value)]
+            items = sorted(value, key=repr) if kind != "__tuple__" else value
+            return {kind: [self(v) for v in items]}
+        if isinstance(value, dict):
+            return {"__items__": [[self(k), self(v)] for k, v in value.items()]}
+        if isinstance(value, type):
+            return {"__class__": self.safe(value)}
+        if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+            return {"__tensor__": self.array(value.detach().cpu().numpy())["__array__"]}
+        state = getattr(value, "__getstate_data__", None)
+        data = state() if state is not None else vars(value)
+        return {"__object__": self.safe(type(value)), "state": self(data)}
+
+    @staticmethod
+    def safe(cls: type) -> str:
+        name = _class_name(cls)
+        if name not in SAFE_CLASSES:
+            raise ValueError(f"a {name} cannot be saved as data (not in SAFE_CLASSES)")
+        return name
+
+
+class _Decoder:
+    """Builds an estimator back from its JSON tree, refusing any class not known safe."""
+
+    def __init__(self, arrays, path):
+        self.arrays, self.path = arrays, path
+
+    def refuse(self, what: str):
+        raise ValueError(f"{self.path} holds unexpected content ({what}); it was not loaded")
+
+    def cls(self, name) -> type:
+        if name not in SAFE_CLASSES:
+            self.refuse(f"class {name!r}")
+        module, _, attribute = name.rpartition(".")
+        return getattr(import_module(module), attribute)
+
+    def array(self, index) -> np.ndarray:
+        if not isinstance(index, int) or not 0 <= index < len(self.arrays):
+            self.refuse(f"array {index!r}")
+        return self.arrays[index]
+
+    def __call__(self, value):
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not isinstance(value, dict) or len(value) not in (1, 2):
+            self.refuse(f"value {str(value)[:60]!r}")
+        if "__array__" in value:
+            return self.array(value["__array__"])
+        if "__tensor__" in value:
+            import torch
+
+            return torch.from_numpy(self.array(value["__tensor__"]).copy())
+        if "__tuple__" in value:
+            return tuple(self(v) for v in value["__tuple__"])
+        if "__set__" in value:
+            return {self(v) for v in value["__set__"]}
+        if "__frozenset__" in value:
+            return frozenset(self(v) for v in value["__frozenset__"])
+        if "__items__" in value:
+            return {_hashable(self(k)): self(v) for k, v in value["__items__"]}
+        if "__class__" in value:
+            return self.cls(value["__class__"])
+        if "__object__" in value:
+            cls = self.cls(value["__object__"])
+            state = self(value.get("state"))
+            if not isinstance(state, dict):
+                self.refuse(f"the state of a {value['__object__']}")
+            restore = getattr(cls, "__setstate_data__", None)
+            if restore is not None:
+                return restore(state)
+            obj = object.__new__(cls)
+            vars(obj).update(state)
+            return obj
+        self.refuse(f"value {str(value)[:60]!r}")
+
+
+def _hashable(key):
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
+def _payload(estimator) -> bytes:
+    encode = _Encoder()
+    tree = encode(estimator)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("model.json", json.dumps(tree))
+        for i, array in enumerate(encode.arrays):
+            with archive.open(f"arrays/{i}.npy", "w") as file:
+                np.save(file, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _estimator(payload: bytes, path):
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        names = set(archive.namelist())
+        n_arrays = len(names) - 1
+        expected = {"model.json"} | {f"arrays/{i}.npy" for i in range(n_arrays)}
+        if names != expected:
+            raise ValueError(f"{path} holds unexpected content (files {sorted(names)[:5]})")
+        tree = json.loads(archive.read("model.json"))
+        arrays = []
+        for i in range(n_arrays):
+            with archive.open(f"arrays/{i}.npy") as file:
+                try:
+                    arrays.append(np.lib.format.read_array(file, allow_pickle=False))
+                except ValueError:
+                    raise ValueError(
+                        f"{path} holds unexpected content (array {i} is not plain data)"
+                    ) from None
+    return _Decoder(arrays, path)(tree)
 
 
 def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) -> Path:
-    """Write a :class:`SavedModel` to ``path`` (atomically).
+    """Write a :class:`SavedModel` to ``path`` (atomically), as data.
 
     Parameters
     ----------
@@ -212,8 +254,9 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
     molecules : array-like or sequence, optional
         The training molecules of a kernel ridge pipeline, in the order it was
         fitted on: stored instead of their representations, which the loaded
-        model rebuilds at prediction (:class:`CompactKernelRidge`). A few of
-        them are represented again to check that they are the model's own.
+        model rebuilds at prediction
+        (:class:`~acn_sklearn.kernel_ridge.CompactKernelRidge`). A few of them
+        are represented again to check that they are the model's own.
 
     Returns
     -------
@@ -223,12 +266,15 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
     ------
     ValueError
         If ``molecules`` are given for another kind of model, or are not the
-        model's training molecules.
+        model's training molecules, or the model holds something that cannot be
+        saved as data (a class outside :data:`SAFE_CLASSES`).
     """
-    estimator = model.estimator if molecules is None else _compact(model.estimator, molecules)
-    buffer = io.BytesIO()
-    joblib.dump(estimator, buffer)
-    payload = buffer.getvalue()
+    estimator = model.estimator
+    if molecules is not None:
+        from .kernel_ridge import compact_pipeline
+
+        estimator = compact_pipeline(estimator, molecules)
+    payload = _payload(estimator)
     header = {
         "magic": _MAGIC,
         "format": _FORMAT,
@@ -245,12 +291,15 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
     return path
 
 
-def load_model(path: str | os.PathLike) -> SavedModel:
+def load_model(path: str | os.PathLike, *, trusted: bool = False) -> SavedModel:
     """Read a model written by :func:`save_model`.
 
     Parameters
     ----------
     path : path
+    trusted : bool, default=False
+        Also load files of the older pickle format (1), which run the code they
+        hold: only for files from a source you trust.
 
     Returns
     -------
@@ -259,8 +308,9 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     Raises
     ------
     ValueError
-        If the file is not an acn-sklearn model, is truncated or corrupted, or
-        was written by an incompatible acn_sklearn version.
+        If the file is not an acn-sklearn model, is truncated or corrupted, holds
+        anything but a model's data, is of the pickle format without
+        ``trusted=True``, or was written by an incompatible acn_sklearn version.
     """
     raw = Path(path).read_bytes()
     first, _, payload = raw.partition(b"\n")
@@ -273,13 +323,25 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         raise ValueError(f"{path} is not an acn-sklearn model file")
     if hashlib.sha256(payload).hexdigest() != header["sha256"]:
         raise ValueError(f"{path} is corrupted or truncated (checksum mismatch); save it again")
-    if header["format"] != _FORMAT or not _compatible(header["version"], __version__):
+    if header["format"] not in (1, _FORMAT) or not _compatible(header["version"], __version__):
         raise ValueError(
             f"{path} was saved by acn-sklearn {header['version']} (file format "
             f"{header['format']}); this is acn-sklearn {__version__}, which cannot load it. "
             f"Install acn-sklearn=={header['version']} or fit the model again."
         )
-    estimator = joblib.load(io.BytesIO(payload))
+    if header["format"] == 1:
+        if not trusted:
+            raise ValueError(
+                f"{path} is a model file of the older pickle format, and loading it runs "
+                "the code it holds; if you trust its source, load it with "
+                "load_model(path, trusted=True) (acn-sklearn predict --trusted) and save "
+                "it again"
+            )
+        import joblib
+
+        estimator = joblib.load(io.BytesIO(payload))
+    else:
+        estimator = _estimator(payload, path)
     return SavedModel(
         estimator, header["target"], header["unit"], header["version"], header["info"]
     )

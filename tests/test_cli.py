@@ -2,6 +2,7 @@
 
 import csv
 import importlib.util
+import io
 import re
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -17,7 +19,8 @@ from ase.io import write
 
 from acn_sklearn import __version__
 from acn_sklearn.cli import main
-from acn_sklearn.persistence import CompactKernelRidge, load_model
+from acn_sklearn.kernel_ridge import CompactKernelRidge
+from acn_sklearn.persistence import load_model
 from acn_sklearn.registry import make_model
 
 needs_qm9 = pytest.mark.skipif(
@@ -197,6 +200,30 @@ def test_predict_refuses_a_damaged_model(small_files, tmp_path, capsys):
     model.write_bytes(model.read_bytes()[:-10])
     assert main(["predict", str(model), str(new)]) == 1
     assert "is corrupted or truncated" in capsys.readouterr().err
+
+
+def test_predict_loads_an_old_pickle_model_only_with_trusted(small_files, tmp_path, capsys):
+    """A model file of the older pickle format runs code when loaded: predict refuses it
+    in one line naming the flag, and predicts with --trusted as before."""
+    import hashlib
+    import json
+
+    train, new = small_files
+    model = tmp_path / "m"
+    assert main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)]) == 0
+    expected = main(["predict", str(model), str(new)]), capsys.readouterr().out
+    buffer = io.BytesIO()
+    joblib.dump(load_model(model).estimator, buffer)
+    header = json.loads(model.read_bytes().partition(b"\n")[0])
+    header |= {"format": 1, "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    model.write_bytes(json.dumps(header).encode() + b"\n" + buffer.getvalue())
+    assert main(["predict", str(model), str(new)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--trusted" in err and "older pickle format" in err
+    assert (
+        main(["predict", str(model), str(new), "--trusted"]),
+        capsys.readouterr().out,
+    ) == expected
 
 
 def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys):

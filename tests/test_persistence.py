@@ -1,11 +1,13 @@
-"""Saved models: round trip, and refusal of damaged or incompatible files."""
+"""Saved models: round trips as data, and refusal of damaged, tampered, pickled or
+incompatible files."""
 
 import numpy as np
 import pytest
 
 from acn_sklearn import persistence
+from acn_sklearn.kernel_ridge import CompactKernelRidge
 from acn_sklearn.persistence import SavedModel, load_model, save_model
-from acn_sklearn.registry import make_model
+from acn_sklearn.registry import MODEL_NAMES, make_model
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,7 @@ def test_kernel_model_saved_with_its_molecules_predicts_the_same(kernel_model, t
     compact = save_model(saved, tmp_path / "compact", molecules=X_train)
     assert compact.stat().st_size < full.stat().st_size / 2
     loaded = load_model(compact).estimator
-    assert isinstance(loaded[-1], persistence.CompactKernelRidge)
+    assert isinstance(loaded[-1], CompactKernelRidge)
     assert not hasattr(loaded[-1].regressor, "X_fit_")
     # nor the N x N factor of the standard deviation: it is refused, not wrong
     assert not hasattr(loaded[-1].regressor, "L_inv_") and hasattr(model[-1], "L_inv_")
@@ -125,3 +127,160 @@ def test_compact_model_is_not_refitted(kernel_model, tmp_path):
     path = save_model(SavedModel(model, "U", "kcal/mol"), tmp_path / "m", molecules=X_train)
     with pytest.raises(TypeError, match="only predicts"):
         load_model(path).estimator.fit(X_train, np.zeros(len(X_train)))
+
+
+# -- the data format: every catalogue model, nothing but data ------------------------------
+
+TINY_NETWORK = dict(
+    embedding_dim=4, cloud_channels=4, atom_dim=16, hidden_sizes=(8, 8), n_radial=4, max_epochs=2
+)
+
+
+def _fitted_entry(name, X, y, charges):
+    from acn_sklearn.registry import model_entry
+
+    entry = model_entry(name)
+    params = {"network": TINY_NETWORK, "exact": {"target": "A"}}.get(entry.kind, {})
+    if name.endswith("nystroem"):
+        params = {"krr__n_landmarks": 40}
+    model = entry.make(**params)
+    return model.fit(X[:100], charges[:100] if entry.targets == "atomic" else y[:100])
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_catalogue_model_round_trips_bit_for_bit(name, qm9_subset, tmp_path):
+    """Predictions and standard deviations of the loaded model are those of the fitted one,
+    exactly: the fitted state travels as arrays, nothing is refitted or approximated."""
+    X, y = qm9_subset
+    charges = np.where(X[:, :, 0] > 0, 0.1 * (X[:, :, 0] == 1) - 0.05, 0.0)
+    charges -= charges.sum(1, keepdims=True) / (X[:, :, 0] > 0).sum(1, keepdims=True)
+    charges = np.where(X[:, :, 0] > 0, charges, 0.0)
+    model = _fitted_entry(name, X, y, charges)
+    loaded = load_model(save_model(SavedModel(model, "t", "u"), tmp_path / "m")).estimator
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.predict(X[300:]), model.predict(X[300:]))
+    if name != "rotational":
+        _, std = model.predict(X[300:], return_std=True)
+        np.testing.assert_array_equal(loaded.predict(X[300:], return_std=True)[1], std)
+
+
+def test_a_network_round_trips_with_its_history_and_weight_average(qm9_subset, tmp_path):
+    from acn_sklearn import ACNRegressor, DeepEnsembleRegressor
+
+    X, y = qm9_subset
+    network = ACNRegressor(ema_decay=0.9, random_state=0, **TINY_NETWORK)
+    ensemble = DeepEnsembleRegressor(network, n_members=2, random_state=1).fit(X[:80], y[:80])
+    loaded = load_model(save_model(SavedModel(ensemble, "t", "u"), tmp_path / "m")).estimator
+    np.testing.assert_array_equal(loaded.predict(X[300:]), ensemble.predict(X[300:]))
+    member, original = loaded.estimators_[1], ensemble.estimators_[1]
+    assert member.history[:, "valid_mae"] == original.history[:, "valid_mae"]
+    assert member.module_.updates == original.module_.updates > 0
+    assert member.get_params()["ema_decay"] == 0.9 and loaded.estimator.ema_decay == 0.9
+
+
+def _rewrite(path, edit):
+    """Change a saved file's payload with ``edit(files) -> files`` (a dict name -> bytes)
+    and fix its checksum: the file is then intact, only its content is not ours."""
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    first, _, payload = path.read_bytes().partition(b"\n")
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in edit(files).items():
+            archive.writestr(name, data)
+    header = json.loads(first)
+    header["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    path.write_bytes(json.dumps(header).encode() + b"\n" + buffer.getvalue())
+
+
+def _name_a_class(files, name):
+    text = files["model.json"].decode()
+    files["model.json"] = text.replace(
+        "acn_sklearn.representations._coulomb.CoulombMatrix", name, 1
+    ).encode()
+    return files
+
+
+@pytest.mark.parametrize("name", ["os.system", "builtins.eval", "subprocess.Popen"])
+def test_a_file_naming_another_class_is_refused_before_anything_runs(saved_file, name, monkeypatch):
+    import importlib
+
+    imported = []
+    real = importlib.import_module
+    monkeypatch.setattr(persistence, "import_module", lambda m: imported.append(m) or real(m))
+    _rewrite(saved_file, lambda files: _name_a_class(files, name))
+    with pytest.raises(ValueError, match=f"holds unexpected content \\(class '{name}'\\)"):
+        load_model(saved_file)
+    assert not any(m in ("os", "builtins", "subprocess") for m in imported)
+
+
+def test_a_pickled_array_is_refused(saved_file):
+    import io
+
+    def pickled(files):
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        files["arrays/0.npy"] = buffer.getvalue()
+        return files
+
+    _rewrite(saved_file, pickled)
+    with pytest.raises(ValueError, match=r"holds unexpected content \(array 0 is not plain data"):
+        load_model(saved_file)
+
+
+def test_an_extra_file_in_the_payload_is_refused(saved_file):
+    _rewrite(saved_file, lambda files: files | {"payload.pkl": b"\x80\x04."})
+    with pytest.raises(ValueError, match="holds unexpected content"):
+        load_model(saved_file)
+
+
+def test_a_model_with_a_step_of_another_library_is_not_saved_as_data(qm9_subset, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from acn_sklearn import CoulombMatrix, KernelRidgeRegressor
+
+    X, y = qm9_subset
+    model = make_pipeline(CoulombMatrix(), StandardScaler(), KernelRidgeRegressor())
+    model.fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match="StandardScaler cannot be saved as data"):
+        save_model(SavedModel(model, "t", "u"), tmp_path / "m")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.tmp").exists()
+
+
+def _old_format_file(model, path):
+    """A model file as acn-sklearn wrote it before the data format: a joblib pickle."""
+    import hashlib
+    import io
+    import json
+
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    payload = buffer.getvalue()
+    header = {
+        "magic": "acn-sklearn model",
+        "format": 1,
+        "version": persistence.__version__,
+        "target": "t",
+        "unit": "u",
+        "info": {},
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    return path
+
+
+def test_an_old_pickle_file_loads_only_when_trusted(fitted, tmp_path):
+    model, X_test = fitted
+    path = _old_format_file(model, tmp_path / "old.model")
+    with pytest.raises(ValueError, match=r"older pickle format.*trusted=True"):
+        load_model(path)
+    loaded = load_model(path, trusted=True).estimator
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))

@@ -253,6 +253,48 @@ class ACNBase(NeuralNetRegressor):
                 "random_state: every process must draw the same validation split and batches"
             )
 
+    # -- saving as data (acn_sklearn.persistence) ---------------------------------------
+
+    #: Fitted attributes a saved model keeps; the network is rebuilt from them and its weights.
+    _SAVED_ATTRIBUTES = (
+        "target_ndim_",
+        "n_outputs_",
+        "heads_",
+        "elements_",
+        "training_domain_",
+        "statistics_",
+        "validation_indices_",
+        "last_layer_",
+    )
+
+    def __getstate_data__(self) -> dict:
+        """The estimator as plain data: parameters, fitted attributes, network weights
+        and the per-epoch training history (callbacks and per-batch records, which
+        matter during training only, are left out)."""
+        params = self.get_params(deep=False) | {"callbacks": None}
+        state = {"params": params}
+        if getattr(self, "initialized_", False):
+            state["fitted"] = {k: vars(self)[k] for k in self._SAVED_ATTRIBUTES if k in vars(self)}
+            state["weights"] = self.module_.state_dict()
+            # Per epoch; the per-batch records only matter while training.
+            state["history"] = [
+                {k: v for k, v in epoch.items() if k != "batches"} for epoch in self.history_
+            ]
+        return state
+
+    @classmethod
+    def __setstate_data__(cls, state: dict):
+        """The estimator back from :meth:`__getstate_data__`'s data."""
+        from skorch.history import History
+
+        estimator = cls(**state["params"])
+        if "fitted" in state:
+            vars(estimator).update(state["fitted"])
+            estimator.initialize()
+            estimator.module_.load_state_dict(state["weights"])
+            estimator.history_ = History(state["history"])
+        return estimator
+
     def _own_module_parameters(self) -> dict:
         """The network's arguments that come from the subclass's own parameters."""
         return {}

@@ -72,7 +72,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from ..domain import DomainWarning
     from ..persistence import load_model
 
-    saved = load_model(args.model)
+    saved = load_model(args.model, trusted=args.trusted)
     molecules = load_xyz(args.molecules)
     names = molecules.names
     with warnings.catch_warnings(record=True) as caught:
@@ -174,5 +174,11 @@ def register(commands) -> None:
         action="store_true",
         help="also write each prediction's calibrated standard deviation, and warn about "
         "molecules whose uncertainty is far above that of held-out molecules",
+    )
+    predict.add_argument(
+        "--trusted",
+        action="store_true",
+        help="also load a model file of the older pickle format, which runs the code it "
+        "holds: only for files from a source you trust",
     )
     predict.set_defaults(run=run_predict)
