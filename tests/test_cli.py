@@ -199,13 +199,23 @@ def test_predict_refuses_a_damaged_model(small_files, tmp_path, capsys):
     assert "is corrupted or truncated" in capsys.readouterr().err
 
 
-def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("3\n\nH 0 0 0\nH 0 0 1\n", "line 1: the count says 3 atoms, but the file ends after 2"),
+        ("2\n\nH 0 0 0\nH 0 0\n", "line 4: the atom line 'H 0 0' has 3 values; it needs 4"),
+        ("2\n\nH 0 0 0\nXx 0 0 1\n", "line 4: 'Xx' is not an element symbol"),
+        ("", "holds no molecules (the file is empty)"),
+    ],
+    ids=["short", "missing-coordinate", "unknown-element", "empty"],
+)
+def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys, text, problem):
     bad = tmp_path / "bad.xyz"
-    bad.write_text("3\n\nH 0 0 0\nH 0 0 1\n")
+    bad.write_text(text)
     assert main(["fit", "--model", "cm", "--data", str(bad), "-o", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert err.startswith(f"acn-sklearn fit: error: {bad}: not a valid (extended) xyz file")
+    assert err.startswith(f"acn-sklearn fit: error: {bad}: {problem}")
 
 
 def test_fit_on_a_subset_accepts_every_element_of_the_data(tmp_path, qm9_subset_atoms, capsys):
