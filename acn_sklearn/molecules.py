@@ -5,7 +5,8 @@ are ``[Z, x, y, z]`` (nuclear charge, Cartesian coordinates in Angstrom). Molecu
 with fewer atoms are padded at the end with all-zero rows (``Z = 0``).
 
 :func:`to_array` converts any accepted input (that array, a sequence of
-:class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs) into the canonical array;
+:class:`ase.Atoms`, a sequence of ``(Z, R)`` pairs, or a pandas DataFrame with
+one molecule per row) into the canonical array;
 :func:`check_molecules` converts *and* validates, and is what every estimator
 calls at its public edge; an estimator made of parts validates once and marks the
 array with :func:`checked`, so its parts take it as it is. Errors name the molecule
@@ -79,10 +80,13 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    molecules : array-like of shape (n_molecules, n_rows, 4), or sequence
+    molecules : array-like of shape (n_molecules, n_rows, 4), sequence or DataFrame
         The canonical array (any float or int dtype), a sequence of
-        :class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs with ``Z`` of
-        shape (n_atoms,) and ``R`` of shape (n_atoms, 3) in Angstrom.
+        :class:`ase.Atoms`, a sequence of ``(Z, R)`` pairs with ``Z`` of
+        shape (n_atoms,) and ``R`` of shape (n_atoms, 3), or a pandas
+        DataFrame with one molecule per row: in columns ``Z`` and ``R`` (one
+        such pair per row), else in its one column of :class:`ase.Atoms`;
+        other columns (names, targets) are ignored. Positions in Angstrom.
     max_atoms : int, optional
         Width of the returned array. Trailing all-padding rows are removed or
         added to reach it. By default the array keeps its width (array input)
@@ -97,9 +101,12 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the input has the wrong shape, or a molecule has more than
-        ``max_atoms`` atoms (molecules are never truncated).
+        If the input has the wrong shape, is a DataFrame of another layout, or
+        a molecule has more than ``max_atoms`` atoms (molecules are never
+        truncated).
     """
+    if _is_dataframe(molecules):
+        molecules = _frame_molecules(molecules)
     if isinstance(molecules, np.ndarray) and molecules.dtype != object:
         if molecules.ndim != 3 or molecules.shape[2] != 4:
             raise ValueError(
@@ -119,6 +126,31 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
     if max_atoms is not None:
         X = _set_width(X, int(max_atoms))
     return X
+
+
+def _is_dataframe(molecules) -> bool:
+    """Whether ``molecules`` is a pandas DataFrame (without importing pandas)."""
+    return type(molecules).__name__ == "DataFrame" and type(molecules).__module__.startswith(
+        "pandas"
+    )
+
+
+def _frame_molecules(frame) -> list:
+    """The molecules of a DataFrame's rows: its ``(Z, R)`` columns or its column of Atoms."""
+    if {"Z", "R"} <= set(frame.columns):
+        return list(zip(frame["Z"], frame["R"], strict=True))
+    atoms = [
+        column
+        for column in frame.columns
+        if frame[column].dtype == object and all(isinstance(a, Atoms) for a in frame[column])
+    ]
+    if len(atoms) == 1:
+        return list(frame[atoms[0]])
+    raise ValueError(
+        f"X is a DataFrame with columns {list(frame.columns)[:10]}; pass one with one molecule "
+        "per row, in columns 'Z' and 'R' (arrays of shape (n_atoms,) and (n_atoms, 3)) or in "
+        "one column of ase.Atoms"
+    )
 
 
 def _set_width(X: np.ndarray, max_atoms: int) -> np.ndarray:

@@ -291,3 +291,36 @@ def test_max_atoms_equal_to_the_largest_molecule_keeps_every_atom():
         to_array(X, max_atoms=28)
     assert [len(a) for a in to_atoms(narrowed)] == [29]
     assert len(to_zr(narrowed)[0][0]) == 29
+
+
+def test_a_dataframe_gives_its_rows_as_molecules(qm9_subset_atoms, qm9_subset):
+    """Columns Z and R, or one column of ase.Atoms; other columns are ignored."""
+    import pandas as pd
+
+    from acn_sklearn import make_cm_krr
+
+    X, y = qm9_subset
+    atoms = qm9_subset_atoms[:60]
+    by_atoms = pd.DataFrame({"molecule": atoms, "energy": y[:60]})
+    by_zr = pd.DataFrame({"Z": [a.numbers for a in atoms], "R": [a.positions for a in atoms]})
+    np.testing.assert_array_equal(check_molecules(by_atoms), to_array(atoms))
+    np.testing.assert_array_equal(check_molecules(by_zr), to_array(atoms))
+    model = make_cm_krr().fit(by_atoms.iloc[:50], by_atoms["energy"].iloc[:50])
+    np.testing.assert_allclose(model.predict(by_zr.iloc[50:]), model.predict(X[50:60]))
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [{"smiles": ["O"]}, {"first": [Atoms("H")], "second": [Atoms("H")]}, {}],
+    ids=["no-molecules", "two-atoms-columns", "no-columns"],
+)
+def test_any_other_dataframe_is_refused_in_one_line_saying_what_to_pass(columns):
+    import pandas as pd
+
+    with pytest.raises(ValueError) as error:
+        check_molecules(pd.DataFrame(columns))
+    assert str(error.value) == (
+        f"X is a DataFrame with columns {list(columns)}; pass one with one molecule per row, "
+        "in columns 'Z' and 'R' (arrays of shape (n_atoms,) and (n_atoms, 3)) or in one "
+        "column of ase.Atoms"
+    )
