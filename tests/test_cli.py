@@ -108,6 +108,8 @@ def test_data_summarises_qm9(capsys, qm9_data_home):
     assert "F (3,036 atoms)" in out
     assert "U_atomization   kcal/mol" in out
     assert "gap             hartree" in out
+    assert "  mulliken_charges e " in out
+    assert "one per atom: y of shape (130831, 29), aligned with X, 0 at padding" in out
 
 
 @pytest.fixture
