@@ -222,6 +222,39 @@ def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subse
     assert json.loads((out / "best_params.json").read_text())["n_trials"] == 6
 
 
+def test_cli_prints_no_optuna_log_and_plots_the_mae_itself(tmp_path, monkeypatch):
+    """No "[I ...] A new study created": optuna is quiet before the study opens; the
+    history plot shows the search MAE (a kernel search maximises its negative)."""
+    import logging
+
+    from matplotlib.figure import Figure
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("optuna").addHandler(handler)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # as in a new process
+    plotted = []
+    savefig = Figure.savefig
+    monkeypatch.setattr(
+        Figure, "savefig", lambda f, *a, **k: plotted.append(f) or savefig(f, *a, **k)
+    )
+    try:
+        assert tune_cli(tmp_path / "t") == 0
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+        optuna.logging.set_verbosity(verbosity)
+    assert [record.getMessage() for record in records] == []
+    history, importances = (figure.axes[0] for figure in plotted)
+    assert history.get_ylabel() == "search MAE (kcal/mol)"
+    maes = pd.read_csv(tmp_path / "t" / "trials.csv")["value"].abs()
+    np.testing.assert_allclose(history.collections[0].get_offsets()[:, 1], maes)
+    best = [line for line in history.get_lines() if line.get_label() == "Best Value"]
+    np.testing.assert_allclose(best[0].get_ydata(), np.minimum.accumulate(maes))
+    assert importances.get_legend().get_texts()[0].get_text() == "search MAE (kcal/mol)"
+
+
 def test_two_concurrent_workers_share_one_journal_study(tmp_path, two_tune_workers):
     study = two_tune_workers(f"journal:{tmp_path / 'study.log'}", CM_TUNE)
     assert sorted(t.number for t in study.trials) == list(range(6))
