@@ -44,11 +44,26 @@ def test_search_space_samples_valid_parameters(name):
     space = search_space(name)
     for _ in range(5):
         params = sample_params(study.ask(), space)
-        assert set(params) == set(space)
+        assert set(params) == set(space) - (
+            {"pooling_power"} if params.get("pooling") == "sum" else set()
+        )
         for key, value in params.items():
             assert space[key]._contains(space[key].to_internal_repr(value)), (key, value)
         model = make_model(name, **params)
         assert {k: model.get_params()[k] for k in params} == params
+
+
+def test_pooling_power_is_sampled_only_for_power_pooling():
+    """A value that changes nothing would only mislead the sampler and the trials table."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    space = search_space("acn")
+    reversed_space = dict(reversed(space.items()))  # the order of the space does not matter
+    drawn = [sample_params(study.ask(), s) for _ in range(10) for s in (space, reversed_space)]
+    assert {p["pooling"] for p in drawn} == {"sum", "power"}
+    for params in drawn:
+        assert ("pooling_power" in params) == (params["pooling"] == "power")
+    without_pooling = search_space("acn", {"pooling": None})
+    assert "pooling_power" in sample_params(study.ask(), without_pooling)
 
 
 def test_search_space_overrides_replace_add_and_remove():
