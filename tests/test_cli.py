@@ -170,6 +170,21 @@ def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
     args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
     assert main([*args, "--target", "energy", "-o", str(model)]) == 0
     assert load_model(model).target == "energy"
+    assert load_model(model).unit == "target units"
+
+
+def test_own_targets_name_their_unit(small_files, tmp_path, capsys):
+    _, new = small_files
+    targets = tmp_path / "t.csv"
+    targets.write_text("gap\n" + "\n".join(str(v) for v in range(10)) + "\n")
+    model = tmp_path / "m"
+    args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
+    assert main([*args, "--target", "gap", "--unit", "eV", "-o", str(model)]) == 0
+    assert "(gap, eV)" in capsys.readouterr().err
+    assert main(["predict", str(model), str(new)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "name,gap (eV)"
+    assert main(["fit", "--model", "cm", "--unit", "eV", "-o", str(model)]) == 1
+    assert "--unit names the unit of your own targets (--data)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
