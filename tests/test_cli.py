@@ -342,6 +342,21 @@ def test_predict_warns_once_per_reason_for_molecules_outside_the_domain(
     assert "more heavy atoms than any training molecule" in warned[0]
 
 
+def test_predict_warns_for_positions_in_bohr(small_files, tmp_path, capsys):
+    from test_domain import BOHR, WATER
+
+    train, _ = small_files
+    model = tmp_path / "m"
+    assert main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)]) == 0
+    water = tmp_path / "water.xyz"
+    write(water, [WATER, Atoms(WATER.numbers, WATER.positions * BOHR)], format="xyz")
+    capsys.readouterr()
+    assert main(["predict", str(model), str(water)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning")]
+    assert len(warned) == 1 and "1 molecule(s) outside the training domain" in warned[0]
+    assert "(positions in bohr? they must be in Angstrom): molecule(s) 1" in warned[0]
+
+
 def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_path, capsys):
     from test_domain import alkane
 
