@@ -125,3 +125,33 @@ def test_compact_model_is_not_refitted(kernel_model, tmp_path):
     path = save_model(SavedModel(model, "U", "kcal/mol"), tmp_path / "m", molecules=X_train)
     with pytest.raises(TypeError, match="only predicts"):
         load_model(path).estimator.fit(X_train, np.zeros(len(X_train)))
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["full", "compact"])
+def test_a_kernel_model_loads_and_predicts_without_importing_torch(
+    fitted, qm9_subset, tmp_path, compact
+):
+    """Importing torch takes seconds; a kernel model's predict (Python or CLI) needs none."""
+    import subprocess
+    import sys
+
+    from ase.io import write
+
+    from acn_sklearn.molecules import to_atoms
+
+    model, X_test = fitted
+    path, new = tmp_path / "m", tmp_path / "new.xyz"
+    training = {"molecules": qm9_subset[0][:200]} if compact else {}
+    save_model(SavedModel(model, "U_atomization", "kcal/mol"), path, **training)
+    write(new, to_atoms(X_test[:3]), format="xyz")
+    code = (
+        "import sys\n"
+        "from acn_sklearn.cli import main\n"
+        "from acn_sklearn.molecules import read_xyz\n"
+        "from acn_sklearn.persistence import load_model\n"
+        f"load_model({str(path)!r}).estimator.predict(read_xyz({str(new)!r}))\n"
+        f"assert main(['predict', {str(path)!r}, {str(new)!r}]) == 0\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
