@@ -3,11 +3,13 @@
 A model extrapolates, often wildly, on molecules unlike any it was fitted on: a
 41-atom alkane predicted by models fitted on QM9 (at most 29 atoms) differed by
 118 kcal/mol between models whose in-domain error is 1-2. :class:`TrainingDomain`
-records, at fit time, the largest training molecule, the elements and the bonded
-element pairs, and after the fit the level of the model's own uncertainty on
-molecules it did not train on (:meth:`TrainingDomain.with_std_limit`);
-:meth:`TrainingDomain.warn` issues one :class:`DomainWarning` per reason, naming
-the molecules, and predictions are still returned.
+records, at fit time, the largest training molecule, the elements, the bonded
+element pairs and how near each atom's nearest neighbour was (which also tells
+coordinates in bohr from coordinates in Angstrom), and after the fit the level
+of the model's own uncertainty on molecules it did not train on
+(:meth:`TrainingDomain.with_std_limit`); :meth:`TrainingDomain.warn` issues one
+:class:`DomainWarning` per reason, naming the molecules, and predictions are
+still returned.
 """
 
 from __future__ import annotations
@@ -20,12 +22,30 @@ from ase.data import chemical_symbols
 
 from .molecules import elements_in
 
-__all__ = ["BOND_LENGTH", "STD_LIMIT_FACTOR", "DomainWarning", "TrainingDomain"]
+__all__ = [
+    "BOND_LENGTH",
+    "NEIGHBOUR_CLOSE_FACTOR",
+    "NEIGHBOUR_FAR_FACTOR",
+    "STD_LIMIT_FACTOR",
+    "DomainWarning",
+    "TrainingDomain",
+]
 
 #: Two atoms closer than this (Angstrom) count as a bonded element pair. Covalent
 #: bonds between H, C, N, O and F are 0.96-1.6 A; geminal hydrogens (1.75-1.8 A)
 #: and other second neighbours stay out.
 BOND_LENGTH = 1.7
+
+#: An atom nearer its nearest neighbour than this times the shortest distance of
+#: that element pair between nearest neighbours in training is "too close": a
+#: bond squeezed by a quarter is far outside any equilibrium geometry.
+NEIGHBOUR_CLOSE_FACTOR = 0.75
+
+#: A molecule whose every atom is farther from its nearest neighbour than this
+#: times the longest distance of that element pair between nearest neighbours in
+#: training is "spread out": coordinates in bohr are 1.89 times those in
+#: Angstrom, while stretched bonds of real molecules stay well within 1.4 times.
+NEIGHBOUR_FAR_FACTOR = 1.4
 
 #: A predicted standard deviation above this many times the 99th percentile of
 #: the calibration molecules' (leave-one-out or validation) standard deviations
@@ -59,6 +79,36 @@ def _bonded_pairs(X: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndar
         molecules.append(start + m)
         pairs.append(np.sort(np.stack([Z[m, a], Z[m, b]], axis=1), axis=1))
     return np.concatenate(molecules), np.concatenate(pairs)
+
+
+def _nearest_neighbours(
+    X: np.ndarray, chunk: int = 4096
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every atom's nearest neighbour in its molecule (atoms of one-atom molecules have none).
+
+    Returns
+    -------
+    molecule : ndarray of int of shape (n_atoms,)
+    pair : ndarray of int of shape (n_atoms, 2)
+        The elements of the atom and its nearest neighbour, ``Z_a <= Z_b``.
+    distance : ndarray of shape (n_atoms,)
+        Their distance (Angstrom).
+    """
+    molecules, pairs, distances = [], [], []
+    for start in range(0, len(X), chunk):
+        Z, R = X[start : start + chunk, :, 0].astype(int), X[start : start + chunk, :, 1:]
+        diff = R[:, :, None] - R[:, None, :]
+        real = Z > 0
+        d2 = np.einsum("mabx,mabx->mab", diff, diff)
+        d2[~(real[:, :, None] & real[:, None, :])] = np.inf
+        d2[:, np.arange(Z.shape[1]), np.arange(Z.shape[1])] = np.inf
+        nearest = d2.argmin(axis=2)
+        m, a = np.nonzero(np.isfinite(d2.min(axis=2)))
+        b = nearest[m, a]
+        molecules.append(start + m)
+        pairs.append(np.sort(np.stack([Z[m, a], Z[m, b]], axis=1), axis=1))
+        distances.append(np.sqrt(d2[m, a, b]))
+    return np.concatenate(molecules), np.concatenate(pairs), np.concatenate(distances)
 
 
 def _heavy_atoms(X: np.ndarray) -> np.ndarray:
@@ -99,20 +149,38 @@ class TrainingDomain:
         Per target, the predicted standard deviation above which a molecule's
         uncertainty is far above the validation level (see
         :meth:`with_std_limit`); None: not checked.
+    neighbour_distances : tuple of (int, int, float, float) or None, default=None
+        Per element pair ``(Z_a, Z_b, shortest, longest)``: the range of
+        distances (Angstrom) between an atom and its nearest neighbour of that
+        pair in the training molecules. A molecule with an atom nearer than
+        :data:`NEIGHBOUR_CLOSE_FACTOR` x the shortest, or whose every atom is
+        farther than :data:`NEIGHBOUR_FAR_FACTOR` x the longest (coordinates in
+        bohr), is outside; None (models saved before it was recorded): not
+        checked.
     """
 
     max_heavy_atoms: int
     elements: frozenset
     bonded_pairs: frozenset
     std_limit: tuple | None = None
+    neighbour_distances: tuple | None = None
 
     @classmethod
     def of(cls, X: np.ndarray) -> TrainingDomain:
         """The domain of validated canonical training molecules ``X``."""
+        _, pair, distance = _nearest_neighbours(X)
+        codes, of_pair = np.unique(_codes(pair), return_inverse=True)
+        shortest, longest = np.full(len(codes), np.inf), np.zeros(len(codes))
+        np.minimum.at(shortest, of_pair, distance)
+        np.maximum.at(longest, of_pair, distance)
         return cls(
             max_heavy_atoms=int(_heavy_atoms(X).max()),
             elements=frozenset(elements_in(X).tolist()),
             bonded_pairs=frozenset(map(tuple, np.unique(_bonded_pairs(X)[1], axis=0).tolist())),
+            neighbour_distances=tuple(
+                (int(c // 1024), int(c % 1024), float(lo), float(hi))
+                for c, lo, hi in zip(codes, shortest, longest, strict=True)
+            ),
         )
 
     def with_std_limit(self, calibration_std) -> TrainingDomain:
@@ -172,6 +240,8 @@ class TrainingDomain:
             reasons[f"a bonded element pair never seen in training ({names})"] = np.unique(
                 molecule[unknown]
             ).tolist()
+        if self.neighbour_distances is not None:
+            reasons.update(self._distance_reasons(X))
         if std is not None and self.std_limit is not None:
             std = np.asarray(std).reshape(len(X), -1)
             uncertain = np.flatnonzero((std > np.asarray(self.std_limit)).any(axis=1)).tolist()
@@ -181,6 +251,34 @@ class TrainingDomain:
                     f"uncertainty far above the validation level (std above {limits}, "
                     f"{STD_LIMIT_FACTOR:g} x the 99th percentile of held-out molecules)"
                 ] = uncertain
+        return reasons
+
+    def _distance_reasons(self, X: np.ndarray) -> dict[str, list[int]]:
+        """Molecules with atoms far nearer, or all far farther, than in training."""
+        reasons: dict[str, list[int]] = {}
+        table = np.array(self.neighbour_distances).reshape(-1, 4)
+        codes = _codes(table[:, :2].astype(int))
+        molecule, pair, distance = _nearest_neighbours(X)
+        at = np.searchsorted(codes, _codes(pair)).clip(max=len(codes) - 1)
+        known = codes[at] == _codes(pair)  # a pair never nearest in training: not judged
+        shortest, longest = table[at, 2], table[at, 3]
+        close = known & (distance < NEIGHBOUR_CLOSE_FACTOR * shortest)
+        if close.any():
+            names = ", ".join(_describe(p) for p in sorted(set(map(tuple, pair[close].tolist()))))
+            reasons[
+                f"atoms nearer than {NEIGHBOUR_CLOSE_FACTOR:g} x the shortest distance of their "
+                f"element pair in training ({names})"
+            ] = np.unique(molecule[close]).tolist()
+        judged = np.bincount(molecule[known], minlength=len(X))
+        far = np.bincount(
+            molecule[known & (distance > NEIGHBOUR_FAR_FACTOR * longest)], minlength=len(X)
+        )
+        spread = np.flatnonzero((judged > 0) & (far == judged)).tolist()
+        if spread:
+            reasons[
+                f"every atom farther from its nearest neighbour than {NEIGHBOUR_FAR_FACTOR:g} x "
+                "in training (positions in bohr? they must be in Angstrom)"
+            ] = spread
         return reasons
 
     def warn(self, X: np.ndarray, model: str, std=None) -> None:

@@ -25,8 +25,10 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._pprint import _changed_params
 from sklearn.utils.validation import check_is_fitted
 
+from ._repr import estimator_repr
 from .domain import DomainWarning, TrainingDomain
 from .molecules import check_molecules, check_targets, checked
 from .uncertainty import std_scale
@@ -102,6 +104,14 @@ class DeepEnsembleRegressor(RegressorMixin, BaseEstimator):
         self.member_params = member_params
         self.random_state = random_state
         self.n_jobs = n_jobs
+
+    def __repr__(self, N_CHAR_MAX=700):
+        """Print as scikit-learn does, the member estimator as it prints itself.
+
+        sklearn's printer would list a skorch network's ``**kwargs`` parameters
+        as changed ones.
+        """
+        return estimator_repr(type(self).__name__, _changed_params(self), N_CHAR_MAX)
 
     def fit(self, X, y, **fit_params):
         """Fit every member on all of ``X, y``.

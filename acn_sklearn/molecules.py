@@ -5,7 +5,8 @@ are ``[Z, x, y, z]`` (nuclear charge, Cartesian coordinates in Angstrom). Molecu
 with fewer atoms are padded at the end with all-zero rows (``Z = 0``).
 
 :func:`to_array` converts any accepted input (that array, a sequence of
-:class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs) into the canonical array;
+:class:`ase.Atoms`, a sequence of ``(Z, R)`` pairs, or a pandas DataFrame with
+one molecule per row) into the canonical array;
 :func:`check_molecules` converts *and* validates, and is what every estimator
 calls at its public edge; an estimator made of parts validates once and marks the
 array with :func:`checked`, so its parts take it as it is. Errors name the molecule
@@ -19,9 +20,10 @@ and the per-element least-squares baseline ("dressed atoms").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import islice
 from os import PathLike
 
 import numpy as np
@@ -78,10 +80,13 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    molecules : array-like of shape (n_molecules, n_rows, 4), or sequence
+    molecules : array-like of shape (n_molecules, n_rows, 4), sequence or DataFrame
         The canonical array (any float or int dtype), a sequence of
-        :class:`ase.Atoms`, or a sequence of ``(Z, R)`` pairs with ``Z`` of
-        shape (n_atoms,) and ``R`` of shape (n_atoms, 3) in Angstrom.
+        :class:`ase.Atoms`, a sequence of ``(Z, R)`` pairs with ``Z`` of
+        shape (n_atoms,) and ``R`` of shape (n_atoms, 3), or a pandas
+        DataFrame with one molecule per row: in columns ``Z`` and ``R`` (one
+        such pair per row), else in its one column of :class:`ase.Atoms`;
+        other columns (names, targets) are ignored. Positions in Angstrom.
     max_atoms : int, optional
         Width of the returned array. Trailing all-padding rows are removed or
         added to reach it. By default the array keeps its width (array input)
@@ -96,9 +101,12 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the input has the wrong shape, or a molecule has more than
-        ``max_atoms`` atoms (molecules are never truncated).
+        If the input has the wrong shape, is a DataFrame of another layout, or
+        a molecule has more than ``max_atoms`` atoms (molecules are never
+        truncated).
     """
+    if _is_dataframe(molecules):
+        molecules = _frame_molecules(molecules)
     if isinstance(molecules, np.ndarray) and molecules.dtype != object:
         if molecules.ndim != 3 or molecules.shape[2] != 4:
             raise ValueError(
@@ -118,6 +126,31 @@ def to_array(molecules, max_atoms: int | None = None) -> np.ndarray:
     if max_atoms is not None:
         X = _set_width(X, int(max_atoms))
     return X
+
+
+def _is_dataframe(molecules) -> bool:
+    """Whether ``molecules`` is a pandas DataFrame (without importing pandas)."""
+    return type(molecules).__name__ == "DataFrame" and type(molecules).__module__.startswith(
+        "pandas"
+    )
+
+
+def _frame_molecules(frame) -> list:
+    """The molecules of a DataFrame's rows: its ``(Z, R)`` columns or its column of Atoms."""
+    if {"Z", "R"} <= set(frame.columns):
+        return list(zip(frame["Z"], frame["R"], strict=True))
+    atoms = [
+        column
+        for column in frame.columns
+        if frame[column].dtype == object and all(isinstance(a, Atoms) for a in frame[column])
+    ]
+    if len(atoms) == 1:
+        return list(frame[atoms[0]])
+    raise ValueError(
+        f"X is a DataFrame with columns {list(frame.columns)[:10]}; pass one with one molecule "
+        "per row, in columns 'Z' and 'R' (arrays of shape (n_atoms,) and (n_atoms, 3)) or in "
+        "one column of ase.Atoms"
+    )
 
 
 def _set_width(X: np.ndarray, max_atoms: int) -> np.ndarray:
@@ -393,30 +426,103 @@ def to_atoms(X) -> list[Atoms]:
     return [Atoms(numbers=z, positions=r) for z, r in to_zr(X)]
 
 
-def _comment_lines(path: str | PathLike) -> list[str]:
-    """The comment line (the second) of every frame of an xyz file.
+def _frames(path: str | PathLike) -> Iterator[tuple[int, str, list[tuple[int, str]]]]:
+    """Walk an xyz file frame by frame, the way ase reads it.
+
+    Yields
+    ------
+    comment_number : int
+        The line number (from 1) of the frame's comment line, its second line.
+    comment : str
+        The comment line.
+    atom_lines : list of (int, str)
+        The frame's atom lines with their line numbers (from 1).
 
     Raises
     ------
     ValueError
-        Where a frame does not start with its atom count.
+        ``"line N: problem"`` where a frame does not start with its atom count,
+        or the file ends inside a frame.
     """
     with open(path) as handle:
         lines = enumerate(handle, start=1)
-        comments = []
         for number, line in lines:
             if not line.strip():
                 continue
             count = line.split()[0]
             if not count.isdigit():
                 raise ValueError(
-                    f"{path}: not a valid (extended) xyz file: line {number} should be the "
-                    f"atom count of a molecule, not {line.strip()[:40]!r}"
+                    f"line {number}: expected the atom count of a molecule, found "
+                    f"{line.strip()[:40]!r}"
                 )
-            comments.append(next(lines, (0, ""))[1].strip())  # then that many atom lines
-            for _ in range(int(count)):
-                next(lines, None)
-        return comments
+            comment_number, comment = next(lines, (number + 1, ""))
+            atom_lines = list(islice(lines, int(count)))
+            if len(atom_lines) < int(count):
+                raise ValueError(
+                    f"line {number}: the count says {count} atoms, but the file ends after "
+                    f"{len(atom_lines)} atoms"
+                )
+            yield comment_number, comment.strip(), atom_lines
+
+
+def _describe(name: str, columns: int) -> list[str]:
+    """Plain names of the values of one extxyz property on an atom line."""
+    if name == "species":
+        return ["element symbol"]
+    if name == "pos" and columns == 3:
+        return ["x coordinate", "y coordinate", "z coordinate"]
+    return [name] if columns == 1 else [f"{name} value {c + 1}" for c in range(columns)]
+
+
+def _frame_problem(
+    comment_number: int, comment: str, atom_lines: list[tuple[int, str]]
+) -> str | None:
+    """``"line N: problem"`` for the first line of a frame ase cannot read, else None."""
+    from ase.io.extxyz import key_val_str_to_dict, parse_properties
+
+    try:
+        layout = key_val_str_to_dict(comment).get("Properties", "species:S:1:pos:R:3")
+        properties, names, dtype, _ = parse_properties(layout)
+    except (ValueError, KeyError, IndexError) as error:
+        return f"line {comment_number}: cannot read this comment line's properties ({error})"
+    values = [value for name in names for value in _describe(name, properties[name][1])]
+    kinds = [dtype[column].kind for column in range(len(dtype))]
+    for number, line in atom_lines:
+        fields = line.split()
+        if len(fields) < len(values):
+            return (
+                f"line {number}: the atom line {line.strip()[:40]!r} has {len(fields)} "
+                f"values; it needs {len(values)} ({', '.join(values)})"
+            )
+        for field, value, kind in zip(
+            fields, values, kinds, strict=False
+        ):  # ase ignores extra values
+            if value == "element symbol" and field.capitalize() not in chemical_symbols[1:]:
+                return f"line {number}: {field[:20]!r} is not an element symbol"
+            if kind in "fi" and not _is_number(field, kind):
+                number_kind = "a number" if kind == "f" else "an integer"
+                return f"line {number}: {value} {field[:20]!r} is not {number_kind}"
+    return None
+
+
+def _is_number(field: str, kind: str) -> bool:
+    try:
+        (float if kind == "f" else int)(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _locate_problem(path: str | PathLike) -> str | None:
+    """``"line N: problem"`` for the first line of an xyz file ase cannot read, else None."""
+    try:
+        for frame in _frames(path):
+            problem = _frame_problem(*frame)
+            if problem:
+                return problem
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
@@ -442,33 +548,45 @@ def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
     Raises
     ------
     ValueError
-        For a file that is not valid (extended) xyz, naming the file and what
-        ase found wrong.
+        In one line naming the file, the line (where it is known) and the
+        problem, for a file that is not (extended) xyz or holds no molecules:
+        ``a.xyz: line 4: 'Xx' is not an element symbol``.
+    FileNotFoundError
+        For a path that does not exist.
     """
-    from ase.io import read
-
     if isinstance(paths, (str, PathLike)):
         paths = [paths]
-    molecules: list[Atoms] = []
-    for path in paths:
-        try:
-            frames = read(path, index=":", format="extxyz")
-        except (OSError, ValueError, IndexError, KeyError) as error:
-            if isinstance(error, FileNotFoundError):
-                raise
-            raise ValueError(f"{path}: not a valid (extended) xyz file: {error}") from None
-        frames = frames if isinstance(frames, Sequence) else [frames]
-        comments = _comment_lines(path)
-        if len(comments) != len(frames):  # ase stops at a blank line between frames
-            raise ValueError(
-                f"{path}: holds {len(comments)} molecules, but only the first {len(frames)} "
-                "could be read; remove the blank line after the last one read"
-            )
-        for atoms, comment in zip(frames, comments, strict=True):
-            if comment and "=" not in comment:  # ase made a flag of each word: a name instead
-                atoms.info = {"name": comment}
-        molecules.extend(frames)
+    molecules = [atoms for path in paths for atoms in _read_file(path)]
     for atoms in molecules:
         if atoms.calc is not None:
             atoms.info.update(atoms.calc.results)
     return molecules
+
+
+def _read_file(path: str | PathLike) -> list[Atoms]:
+    """Every frame of one xyz file, named by a plain comment line; errors in one line."""
+    from ase.io import read
+
+    try:
+        frames = read(path, index=":", format="extxyz")
+        comments = [comment for _, comment, _ in _frames(path)]
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: is not a text file, as an xyz file is") from None
+    except (OSError, ValueError, IndexError, KeyError) as error:
+        # ase says what but not where: find the line ase stumbled over.
+        ase_said = str(error).splitlines()[0].removeprefix("ase.io.extxyz: ")
+        problem = _locate_problem(path) or f"not a valid (extended) xyz file: {ase_said}"
+        raise ValueError(f"{path}: {problem}") from None
+    if not frames:
+        raise ValueError(f"{path}: holds no molecules (the file is empty)")
+    if len(comments) != len(frames):  # ase stops at a blank line between frames
+        raise ValueError(
+            f"{path}: holds {len(comments)} molecules, but only the first {len(frames)} "
+            "could be read; remove the blank line after the last one read"
+        )
+    for atoms, comment in zip(frames, comments, strict=True):
+        if comment and "=" not in comment:  # ase made a flag of each word: a name instead
+            atoms.info = {"name": comment}
+    return frames

@@ -111,6 +111,8 @@ def test_data_summarises_qm9(capsys, qm9_data_home):
     assert "F (3,036 atoms)" in out
     assert "U_atomization   kcal/mol" in out
     assert "gap             hartree" in out
+    assert "  mulliken_charges e " in out
+    assert "one per atom: y of shape (130831, 29), aligned with X, 0 at padding" in out
 
 
 @pytest.fixture
@@ -171,6 +173,21 @@ def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
     args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
     assert main([*args, "--target", "energy", "-o", str(model)]) == 0
     assert load_model(model).target == "energy"
+    assert load_model(model).unit == "target units"
+
+
+def test_own_targets_name_their_unit(small_files, tmp_path, capsys):
+    _, new = small_files
+    targets = tmp_path / "t.csv"
+    targets.write_text("gap\n" + "\n".join(str(v) for v in range(10)) + "\n")
+    model = tmp_path / "m"
+    args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
+    assert main([*args, "--target", "gap", "--unit", "eV", "-o", str(model)]) == 0
+    assert "(gap, eV)" in capsys.readouterr().err
+    assert main(["predict", str(model), str(new)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "name,gap (eV)"
+    assert main(["fit", "--model", "cm", "--unit", "eV", "-o", str(model)]) == 1
+    assert "--unit names the unit of your own targets (--data)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -226,13 +243,23 @@ def test_predict_loads_an_old_pickle_model_only_with_trusted(small_files, tmp_pa
     ) == expected
 
 
-def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("3\n\nH 0 0 0\nH 0 0 1\n", "line 1: the count says 3 atoms, but the file ends after 2"),
+        ("2\n\nH 0 0 0\nH 0 0\n", "line 4: the atom line 'H 0 0' has 3 values; it needs 4"),
+        ("2\n\nH 0 0 0\nXx 0 0 1\n", "line 4: 'Xx' is not an element symbol"),
+        ("", "holds no molecules (the file is empty)"),
+    ],
+    ids=["short", "missing-coordinate", "unknown-element", "empty"],
+)
+def test_a_malformed_xyz_file_is_one_error_line(tmp_path, capsys, text, problem):
     bad = tmp_path / "bad.xyz"
-    bad.write_text("3\n\nH 0 0 0\nH 0 0 1\n")
+    bad.write_text(text)
     assert main(["fit", "--model", "cm", "--data", str(bad), "-o", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert err.startswith(f"acn-sklearn fit: error: {bad}: not a valid (extended) xyz file")
+    assert err.startswith(f"acn-sklearn fit: error: {bad}: {problem}")
 
 
 def test_fit_on_a_subset_accepts_every_element_of_the_data(tmp_path, qm9_subset_atoms, capsys):
@@ -341,6 +368,21 @@ def test_predict_warns_once_per_reason_for_molecules_outside_the_domain(
     assert len(warned) == 1
     assert "2 molecule(s) outside the training domain" in warned[0]
     assert "more heavy atoms than any training molecule" in warned[0]
+
+
+def test_predict_warns_for_positions_in_bohr(small_files, tmp_path, capsys):
+    from test_domain import BOHR, WATER
+
+    train, _ = small_files
+    model = tmp_path / "m"
+    assert main(["fit", "--model", "cm", "--data", str(train), "-o", str(model)]) == 0
+    water = tmp_path / "water.xyz"
+    write(water, [WATER, Atoms(WATER.numbers, WATER.positions * BOHR)], format="xyz")
+    capsys.readouterr()
+    assert main(["predict", str(model), str(water)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning")]
+    assert len(warned) == 1 and "1 molecule(s) outside the training domain" in warned[0]
+    assert "(positions in bohr? they must be in Angstrom): molecule(s) 1" in warned[0]
 
 
 def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_path, capsys):

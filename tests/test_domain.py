@@ -103,3 +103,47 @@ def test_size_is_counted_in_heavy_atoms(qm9_subset):
     nonane, decane = alkane(9), alkane(10)  # 29 and 32 atoms
     reasons = domain.outside(to_array([nonane, decane], max_atoms=32))
     assert reasons[f"more heavy atoms than any training molecule ({heavy.max()})"] == [1]
+
+
+WATER = Atoms("OH2", [(0.0, 0.0, 0.1173), (0.0, 0.7572, -0.4692), (0.0, -0.7572, -0.4692)])
+BOHR = 1 / 0.529177  # bohr per Angstrom
+
+
+def test_positions_in_bohr_are_named(qm9_subset):
+    """Water in bohr was predicted at -207.8 instead of -233.9 kcal/mol without a word."""
+    X, y = qm9_subset
+    model = make_cm_krr().fit(X[:100], y[:100])
+    in_bohr = Atoms(WATER.numbers, WATER.positions * BOHR)
+    assert _caught(lambda: model.predict([WATER])) == []
+    messages = _caught(lambda: model.predict([WATER, in_bohr]))
+    assert messages == [
+        "1 molecule(s) outside the training domain of this CoulombMatrix model: every atom "
+        "farther from its nearest neighbour than 1.4 x in training (positions in bohr? they "
+        "must be in Angstrom): molecule(s) 1; their predictions are extrapolations"
+    ]
+    held_out = X[100:]
+    domain = model.training_domain_
+    assert domain.outside(held_out) == {}
+    bohr = held_out * np.array([1, BOHR, BOHR, BOHR])
+    assert list(domain.outside(bohr).values()) == [list(range(len(held_out)))]
+
+
+def test_atoms_nearer_than_in_training_are_named(qm9_subset):
+    X, _ = qm9_subset
+    domain = TrainingDomain.of(X[:100])
+    squeezed = Atoms(WATER.numbers, WATER.positions * 0.7)
+    assert domain.outside(to_array([WATER, squeezed])) == {
+        "atoms nearer than 0.75 x the shortest distance of their element pair in training (H-O)": [
+            1
+        ]
+    }
+    shortest = {(a, b): lo for a, b, lo, _ in domain.neighbour_distances}
+    assert 0.9 < shortest[(1, 8)] < 0.97  # O-H bonds of QM9 molecules
+
+
+def test_a_domain_saved_before_the_distances_were_recorded_skips_them(qm9_subset):
+    X, _ = qm9_subset
+    recorded = vars(TrainingDomain.of(X[:100]))
+    old = object.__new__(TrainingDomain)  # as unpickled from an older file
+    vars(old).update({k: v for k, v in recorded.items() if k != "neighbour_distances"})
+    assert old.outside(to_array([Atoms(WATER.numbers, WATER.positions * BOHR)])) == {}

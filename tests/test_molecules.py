@@ -80,8 +80,43 @@ def test_read_xyz_refuses_to_drop_molecules_after_a_blank_line(tmp_path):
     with pytest.raises(ValueError, match="holds 3 molecules, but only the first 1 could be read"):
         read_xyz(path)
     path.write_text(water + "\nwater again\n")
-    with pytest.raises(ValueError, match="line 7 should be the atom count of a molecule"):
+    with pytest.raises(ValueError, match="line 7: expected the atom count of a molecule"):
         read_xyz(path)
+
+
+WATER_XYZ = "3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            WATER_XYZ.replace("H 0.96 0 0", "H 0.96 0"),
+            "line 4: the atom line 'H 0.96 0' has 3 values; it needs 4 (element symbol, "
+            "x coordinate, y coordinate, z coordinate)",
+        ),
+        (WATER_XYZ.replace("H 0.96", "Xx 0.96"), "line 4: 'Xx' is not an element symbol"),
+        (
+            WATER_XYZ + WATER_XYZ.replace("0.93", "O.93"),
+            "line 10: y coordinate 'O.93' is not a number",
+        ),
+        ("", "holds no molecules (the file is empty)"),
+        (WATER_XYZ[:-15], "line 1: the count says 3 atoms, but the file ends after 2 atoms"),
+        (
+            WATER_XYZ.replace("water", "Properties=species:S:1:pos:Q:3"),
+            "line 2: cannot read this comment line's properties (Unknown property type: Q)",
+        ),
+    ],
+    ids=["missing-coordinate", "unknown-element", "not-a-number", "empty", "short", "properties"],
+)
+def test_a_malformed_xyz_file_is_one_line_with_the_file_and_line(tmp_path, text, message):
+    """ase says what (``'Xx'``), not where: the error names the file and the line."""
+    path = tmp_path / "bad.xyz"
+    path.write_text(text)
+    with pytest.raises(ValueError) as error:
+        read_xyz(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(error.value)
 
 
 def test_read_xyz_accepts_one_path(tmp_path):
@@ -256,3 +291,36 @@ def test_max_atoms_equal_to_the_largest_molecule_keeps_every_atom():
         to_array(X, max_atoms=28)
     assert [len(a) for a in to_atoms(narrowed)] == [29]
     assert len(to_zr(narrowed)[0][0]) == 29
+
+
+def test_a_dataframe_gives_its_rows_as_molecules(qm9_subset_atoms, qm9_subset):
+    """Columns Z and R, or one column of ase.Atoms; other columns are ignored."""
+    import pandas as pd
+
+    from acn_sklearn import make_cm_krr
+
+    X, y = qm9_subset
+    atoms = qm9_subset_atoms[:60]
+    by_atoms = pd.DataFrame({"molecule": atoms, "energy": y[:60]})
+    by_zr = pd.DataFrame({"Z": [a.numbers for a in atoms], "R": [a.positions for a in atoms]})
+    np.testing.assert_array_equal(check_molecules(by_atoms), to_array(atoms))
+    np.testing.assert_array_equal(check_molecules(by_zr), to_array(atoms))
+    model = make_cm_krr().fit(by_atoms.iloc[:50], by_atoms["energy"].iloc[:50])
+    np.testing.assert_allclose(model.predict(by_zr.iloc[50:]), model.predict(X[50:60]))
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [{"smiles": ["O"]}, {"first": [Atoms("H")], "second": [Atoms("H")]}, {}],
+    ids=["no-molecules", "two-atoms-columns", "no-columns"],
+)
+def test_any_other_dataframe_is_refused_in_one_line_saying_what_to_pass(columns):
+    import pandas as pd
+
+    with pytest.raises(ValueError) as error:
+        check_molecules(pd.DataFrame(columns))
+    assert str(error.value) == (
+        f"X is a DataFrame with columns {list(columns)}; pass one with one molecule per row, "
+        "in columns 'Z' and 'R' (arrays of shape (n_atoms,) and (n_atoms, 3)) or in one "
+        "column of ase.Atoms"
+    )

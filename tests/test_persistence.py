@@ -284,3 +284,33 @@ def test_an_old_pickle_file_loads_only_when_trusted(fitted, tmp_path):
         load_model(path)
     loaded = load_model(path, trusted=True).estimator
     np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["full", "compact"])
+def test_a_kernel_model_loads_and_predicts_without_importing_torch(
+    fitted, qm9_subset, tmp_path, compact
+):
+    """Importing torch takes seconds; a kernel model's predict (Python or CLI) needs none."""
+    import subprocess
+    import sys
+
+    from ase.io import write
+
+    from acn_sklearn.molecules import to_atoms
+
+    model, X_test = fitted
+    path, new = tmp_path / "m", tmp_path / "new.xyz"
+    training = {"molecules": qm9_subset[0][:200]} if compact else {}
+    save_model(SavedModel(model, "U_atomization", "kcal/mol"), path, **training)
+    write(new, to_atoms(X_test[:3]), format="xyz")
+    code = (
+        "import sys\n"
+        "from acn_sklearn.cli import main\n"
+        "from acn_sklearn.molecules import read_xyz\n"
+        "from acn_sklearn.persistence import load_model\n"
+        f"load_model({str(path)!r}).estimator.predict(read_xyz({str(new)!r}))\n"
+        f"assert main(['predict', {str(path)!r}, {str(new)!r}]) == 0\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -196,6 +196,18 @@ class ACNBase(NeuralNetRegressor):
         # skorch lists its private bookkeeping set among the parameters; it is none.
         return [name for name in super()._get_param_names() if name != "_params_to_validate"]
 
+    def __repr__(self, N_CHAR_MAX=700):
+        """Print as scikit-learn does: the parameters that differ from a default instance's."""
+        from .._repr import estimator_repr
+
+        default = type(self)().get_params(deep=False)
+        changed = {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if key not in default or repr(value) != repr(default[key])
+        }
+        return estimator_repr(type(self).__name__, changed, N_CHAR_MAX)
+
     # -- configuration -----------------------------------------------------------------
 
     @property

@@ -37,6 +37,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CSV",
         help="CSV with a TARGET column, one row per molecule of --data in order",
     )
+    parser.add_argument(
+        "--unit",
+        help="unit of TARGET in --data, as reports and predictions name it, e.g. eV "
+        "(default: the QM9 unit of a QM9 property name, else 'target units')",
+    )
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,10 +60,12 @@ def load_data(args: argparse.Namespace):
     if args.data:
         from ..datasets import load_xyz
 
-        data = load_xyz(args.data, args.target, targets_csv=args.targets)
+        data = load_xyz(args.data, args.target, targets_csv=args.targets, unit=args.unit)
         return data.data, data.target, data.names, data.target_units
     if args.targets:
         raise ValueError("--targets needs --data: the CSV holds targets of your molecules")
+    if args.unit:
+        raise ValueError("--unit names the unit of your own targets (--data); QM9's are known")
     from ..datasets import TARGET_KINDS, load_qm9
 
     if TARGET_KINDS.get(args.target) == "atomic_charges":

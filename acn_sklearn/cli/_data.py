@@ -6,11 +6,12 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> None:
-    """Print molecule and atom counts, elements, and every target with its unit."""
+    """Print molecule and atom counts, elements, and every target (per-atom too) with its unit."""
     import numpy as np
     from ase.data import chemical_symbols
 
     from ..datasets import QM9_PROPERTIES, TARGET_NAMES, TARGET_UNITS, load_qm9
+    from ..datasets._qm9 import ATOMIC_TARGETS
     from ..molecules import n_atoms
 
     qm9 = load_qm9(target=None, data_home=args.data_home)
@@ -37,6 +38,10 @@ def run(args: argparse.Namespace) -> None:
             else (f"atomization energy from {name.split('_')[0]}")
         )
         print(f"  {name:15s} {TARGET_UNITS[name]:12s} {y.mean():12.4g} +- {y.std():<10.4g} {about}")
+    for name, unit in ATOMIC_TARGETS.items():
+        y = qm9[name][Z > 0]
+        about = f"one per atom: y of shape {qm9[name].shape}, aligned with X, 0 at padding"
+        print(f"  {name:15s} {unit:12s} {y.mean():12.4g} +- {y.std():<10.4g} {about}")
 
 
 def register(commands) -> None:

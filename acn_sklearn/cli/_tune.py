@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
         write_results,
     )
 
+    # One line per trial with the MAE itself (report_trials), instead of optuna's log of
+    # the study's creation and of negative scores.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     entry = model_entry(args.model)
     name = entry.name
     X, y, _, unit = load_data(args)
@@ -54,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
         f"{'validation MAE with pruning' if network else f'{args.cv}-fold CV MAE'}",
         file=sys.stderr,
     )
-    # One line per trial with the MAE itself, instead of optuna's log of negative scores.
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     budget = {
         "study": study,
         "n_trials": args.n_trials,

@@ -19,6 +19,7 @@ def load_xyz(
     target: str | None = None,
     *,
     targets_csv: str | os.PathLike | None = None,
+    unit: str | None = None,
 ) -> Bunch:
     """Load molecules from .xyz/.extxyz files, and optionally one target.
 
@@ -37,6 +38,9 @@ def load_xyz(
         one value per atom.
     targets_csv : path, optional
         A CSV file with one row per molecule, in file order.
+    unit : str, optional
+        The target's unit, returned as ``target_units``; by default the unit of
+        a QM9 property name, else ``"target units"``.
 
     Returns
     -------
@@ -46,8 +50,8 @@ def load_xyz(
         shape (n_molecules,), of shape (n_molecules, max_atoms) aligned with
         ``data`` (zero at padding) for a per-atom property, or None without
         ``target``; ``names``: ndarray of
-        str; ``target_units``: the unit of a QM9 property name, else
-        ``"target units"``.
+        str; ``target_units``: ``unit``, else the unit of a QM9 property name,
+        else ``"target units"``.
 
     Raises
     ------
@@ -95,7 +99,7 @@ def load_xyz(
         data=X,
         target=y,
         names=np.array(names),
-        target_units=TARGET_UNITS.get(target, "target units"),
+        target_units=unit or TARGET_UNITS.get(target, "target units"),
     )
 
 

@@ -16,6 +16,11 @@ from ..registry import CATALOGUE, MODEL_NAMES
 
 __all__ = ["sample_params", "search_space"]
 
+#: Parameters that matter only for one value of another: parameter -> (other, value).
+#: :func:`sample_params` asks for such a parameter only in trials that drew that value
+#: (or do not search the other parameter).
+CONDITIONS = {"pooling_power": ("pooling", "power")}
+
 
 def search_space(
     model: str, overrides: Mapping[str, BaseDistribution | None] | None = None
@@ -52,9 +57,19 @@ def search_space(
 
 
 def sample_params(trial: optuna.Trial, space: Mapping[str, BaseDistribution]) -> dict:
-    """Ask ``trial`` for one value of every parameter of ``space``."""
+    """Ask ``trial`` for one value of every parameter of ``space`` that takes effect.
+
+    A parameter of :data:`CONDITIONS` is left out where the parameter it depends
+    on was drawn with another value (``pooling_power`` where ``pooling`` is
+    ``"sum"``), so that neither the trial nor the sampler sees a value that
+    changed nothing.
+    """
     params = {}
-    for name, dist in space.items():
+    for name in sorted(space, key=lambda name: name in CONDITIONS):  # conditions last
+        dist = space[name]
+        other, value = CONDITIONS.get(name, (None, None))
+        if other in params and params[other] != value:
+            continue
         if isinstance(dist, CategoricalDistribution):
             params[name] = trial.suggest_categorical(name, dist.choices)
         elif isinstance(dist, IntDistribution):

@@ -10,7 +10,8 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, learning_curve
 from skorch.callbacks import Callback
 
-from acn_sklearn import ACNRegressor
+from acn_sklearn import ACNRegressor, DeepEnsembleRegressor
+from acn_sklearn.acn import ACNAtomRegressor
 
 PARAMS = [
     "radius",
@@ -476,3 +477,23 @@ def test_default_optimizer_is_adamw_with_weight_decay(qm9_subset, tiny):
     model = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
     assert isinstance(model.optimizer_, torch.optim.AdamW)
     assert model.optimizer_.param_groups[0]["weight_decay"] == 0.1
+
+
+def test_prints_the_changed_parameters_as_sklearn_estimators_do(qm9_subset, tiny):
+    """Not skorch's ``<class ...>[uninitialized](``, nor its ``**kwargs`` as changes."""
+    X, y = qm9_subset
+    assert repr(ACNRegressor()) == "ACNRegressor()"
+    assert str(ACNRegressor(radius=4)) == "ACNRegressor(radius=4)"
+    assert repr(ACNAtomRegressor(radius=4, total_charge=-1)) == (
+        "ACNAtomRegressor(radius=4, total_charge=-1)"
+    )
+    assert repr(ACNRegressor(optimizer=torch.optim.Adam)) == (
+        "ACNRegressor(optimizer=<class 'torch.optim.adam.Adam'>)"
+    )
+    model = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
+    assert repr(model) == (
+        "ACNRegressor(atom_dim=16, batch_size=50, cloud_channels=4, embedding_dim=4,\n"
+        "             hidden_sizes=(8, 8), max_epochs=1, n_radial=4, random_state=0)"
+    )
+    ensemble = DeepEnsembleRegressor(ACNRegressor(radius=4), n_members=3)
+    assert repr(ensemble) == "DeepEnsembleRegressor(estimator=ACNRegressor(radius=4), n_members=3)"

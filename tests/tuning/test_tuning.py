@@ -44,11 +44,26 @@ def test_search_space_samples_valid_parameters(name):
     space = search_space(name)
     for _ in range(5):
         params = sample_params(study.ask(), space)
-        assert set(params) == set(space)
+        assert set(params) == set(space) - (
+            {"pooling_power"} if params.get("pooling") == "sum" else set()
+        )
         for key, value in params.items():
             assert space[key]._contains(space[key].to_internal_repr(value)), (key, value)
         model = make_model(name, **params)
         assert {k: model.get_params()[k] for k in params} == params
+
+
+def test_pooling_power_is_sampled_only_for_power_pooling():
+    """A value that changes nothing would only mislead the sampler and the trials table."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    space = search_space("acn")
+    reversed_space = dict(reversed(space.items()))  # the order of the space does not matter
+    drawn = [sample_params(study.ask(), s) for _ in range(10) for s in (space, reversed_space)]
+    assert {p["pooling"] for p in drawn} == {"sum", "power"}
+    for params in drawn:
+        assert ("pooling_power" in params) == (params["pooling"] == "power")
+    without_pooling = search_space("acn", {"pooling": None})
+    assert "pooling_power" in sample_params(study.ask(), without_pooling)
 
 
 def test_search_space_overrides_replace_add_and_remove():
@@ -220,6 +235,39 @@ def test_cli_writes_files_with_the_study_numbers_and_resumes(tmp_path, qm9_subse
     assert tune_cli(out, "--resume") == 0
     assert len(pd.read_csv(out / "trials.csv")) == 6
     assert json.loads((out / "best_params.json").read_text())["n_trials"] == 6
+
+
+def test_cli_prints_no_optuna_log_and_plots_the_mae_itself(tmp_path, monkeypatch):
+    """No "[I ...] A new study created": optuna is quiet before the study opens; the
+    history plot shows the search MAE (a kernel search maximises its negative)."""
+    import logging
+
+    from matplotlib.figure import Figure
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("optuna").addHandler(handler)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # as in a new process
+    plotted = []
+    savefig = Figure.savefig
+    monkeypatch.setattr(
+        Figure, "savefig", lambda f, *a, **k: plotted.append(f) or savefig(f, *a, **k)
+    )
+    try:
+        assert tune_cli(tmp_path / "t") == 0
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+        optuna.logging.set_verbosity(verbosity)
+    assert [record.getMessage() for record in records] == []
+    history, importances = (figure.axes[0] for figure in plotted)
+    assert history.get_ylabel() == "search MAE (kcal/mol)"
+    maes = pd.read_csv(tmp_path / "t" / "trials.csv")["value"].abs()
+    np.testing.assert_allclose(history.collections[0].get_offsets()[:, 1], maes)
+    best = [line for line in history.get_lines() if line.get_label() == "Best Value"]
+    np.testing.assert_allclose(best[0].get_ydata(), np.minimum.accumulate(maes))
+    assert importances.get_legend().get_texts()[0].get_text() == "search MAE (kcal/mol)"
 
 
 @pytest.mark.slow
