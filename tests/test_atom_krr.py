@@ -188,3 +188,22 @@ def test_tuning_scores_per_atom_targets_over_real_atoms(atoms_data):
     )
     folds = [v for k, v in study.trials[0].user_attrs.items() if k.startswith("split")]
     assert len(folds) == 2 and all(-0.5 < v < 0 for v in folds)
+
+
+def test_each_atom_std_is_its_element_regressors_gaussian_process_std(atoms_data, fitted):
+    """An atom's std is the calibrated GP std of its own element's regressor at its FCHL19
+    environment (not another element's, not shifted by the charge constraint), 0 at padding."""
+    X, q = atoms_data
+    _, std = fitted.predict(X[100:120], return_std=True)
+    R = fitted.representation_.transform(X[100:120])
+    Z = X[100:120, :, 0]
+    expected = np.zeros_like(std)
+    for element, krr in fitted.regressors_.items():
+        atoms = Z[:, : R.shape[1]] == element
+        expected[:, : R.shape[1]][atoms] = krr.predict(R[atoms][:, 1:], return_std=True)[1]
+    np.testing.assert_allclose(std, expected, rtol=1e-12, atol=0)
+    assert np.all(std[Z > 0] > 0) and not std[Z == 0].any()
+    # the hydrogens' and the carbons' regressors give different spreads: a swap would show
+    assert fitted.regressors_[1].std_scale_ != pytest.approx(fitted.regressors_[6].std_scale_)
+    free = make_fchl19_atom_krr(molecule_total=None, **FAST).fit(X[:100], q[:100])
+    np.testing.assert_array_equal(free.predict(X[100:120], return_std=True)[1], std)

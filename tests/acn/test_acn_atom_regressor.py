@@ -158,3 +158,30 @@ def test_molecular_parameters_are_refused_and_clone_keeps_the_rest():
     copy = clone(model)
     assert copy.total_charge is None and copy.radius == 4.0
     assert "pooling" not in copy.get_params() and "target" not in copy.get_params()
+
+
+def test_atom_std_is_calibrated_on_the_validation_atoms_and_built_on_training_atoms(fitted, data):
+    """Per-atom std: unit root-mean-square z-scores over the real atoms of the validation
+    molecules (the calibration), and a last-layer precision that is that of the training
+    molecules' atoms only (the leverage identity of test_acn_regressor)."""
+    from test_acn_regressor import _leverage_identity
+
+    X, y = data
+    valid = fitted.validation_indices_
+    train = np.setdiff1d(np.arange(200), valid)
+    mean, std = fitted.predict(X[valid], return_std=True)
+    real = X[valid, :, 0] > 0
+    z = (y[valid] - mean)[real] / std[real]
+    np.testing.assert_allclose(np.sqrt(np.mean(z**2)), 1.0, rtol=1e-5)
+    assert not std[~real].any()
+
+    class Rows:  # the model's predictions of the real atoms, one row each
+        last_layer_ = fitted.last_layer_
+
+        def predict(self, molecules, return_std):
+            mean, std = fitted.predict(molecules, return_std=return_std)
+            real = molecules[:, :, 0] > 0
+            return mean[real], std[real]
+
+    np.testing.assert_allclose(_leverage_identity(Rows(), X, train), 0.0, atol=1e-6)
+    assert np.all(_leverage_identity(Rows(), X, np.arange(200)) < -1e-3)
