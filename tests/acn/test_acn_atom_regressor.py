@@ -185,3 +185,21 @@ def test_atom_std_is_calibrated_on_the_validation_atoms_and_built_on_training_at
 
     np.testing.assert_allclose(_leverage_identity(Rows(), X, train), 0.0, atol=1e-6)
     assert np.all(_leverage_identity(Rows(), X, np.arange(200)) < -1e-3)
+
+
+def test_the_two_charges_of_a_neutral_diatomic_have_one_std(fitted):
+    """With total_charge=0 a diatomic's charges are q and -q, so their std must be equal: the
+    posterior's per-atom features are centred on the molecule (uncentred, C and O of carbon
+    monoxide would get different error bars for one uncertain number)."""
+    import warnings
+
+    from acn_sklearn.domain import DomainWarning
+
+    co = np.zeros((1, 29, 4))
+    co[0, 0], co[0, 1] = [6, 0.0, 0.0, 0.0], [8, 1.128, 0.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        mean, std = fitted.predict(co, return_std=True)
+    np.testing.assert_allclose(mean[0, 0], -mean[0, 1], rtol=1e-5)
+    assert std[0, 0] > 0
+    np.testing.assert_allclose(std[0, 0], std[0, 1], rtol=1e-5)

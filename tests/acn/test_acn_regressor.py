@@ -488,8 +488,9 @@ def _leverage_identity(model, X, train):
     is 0 exactly when the last layer's precision ``P = Phi^T Phi + lambda I`` is that of those
     rows (``tr(P^-1 Phi^T Phi) = d - lambda tr(P^-1)``). The leverages come from the public
     ``predict(return_std=True)`` divided by the fitted scale; ``lambda`` is the documented
-    prior (``PRIOR`` times the mean diagonal of ``Phi^T Phi``)."""
-    from acn_sklearn.acn._uncertainty import PRIOR
+    weak prior, 1e-4 times the mean diagonal of ``Phi^T Phi``, pinned here by value (a
+    stronger one would shrink every std)."""
+    prior_factor = 1e-4  # acn/_uncertainty.py's docstring: PRIOR
 
     posterior = model.last_layer_
     _, std = model.predict(X[train], return_std=True)
@@ -498,7 +499,8 @@ def _leverage_identity(model, X, train):
     for k, factor in enumerate(posterior.factors):
         factor = np.tril(factor)
         d = len(factor)
-        prior = PRIOR / (1 + PRIOR) * np.square(factor).sum(axis=1).mean()  # diag(P) = |row|^2
+        # diag(P) = |row of the factor|^2 = diag(Phi^T Phi) + lambda
+        prior = prior_factor / (1 + prior_factor) * np.square(factor).sum(axis=1).mean()
         inverse_trace = np.square(np.linalg.inv(factor)).sum()
         gaps.append((d - leverage[:, k].sum() - prior * inverse_trace) / d)
     return np.array(gaps)
