@@ -203,3 +203,30 @@ def test_the_two_charges_of_a_neutral_diatomic_have_one_std(fitted):
     np.testing.assert_allclose(mean[0, 0], -mean[0, 1], rtol=1e-5)
     assert std[0, 0] > 0
     np.testing.assert_allclose(std[0, 0], std[0, 1], rtol=1e-5)
+
+
+def test_a_molecule_is_as_uncertain_as_its_most_uncertain_atom(fitted, data):
+    """The domain's std limit is per atom (2 x the 99th percentile of the validation atoms'
+    std): a molecule is flagged when one atom's std passes it, so the molecules it trained on
+    are not flagged (a sum over atoms would flag nearly all of them)."""
+    import warnings
+
+    from acn_sklearn.domain import STD_LIMIT_FACTOR, DomainWarning
+
+    X, _ = data
+    valid = fitted.validation_indices_
+    _, std = fitted.predict(X[valid], return_std=True)
+    real = X[valid, :, 0] > 0
+    limit = fitted.training_domain_.std_limit[0]
+    np.testing.assert_allclose(limit, STD_LIMIT_FACTOR * np.percentile(std[real], 99), rtol=1e-6)
+    _, std = fitted.predict(X[:200], return_std=True)
+    flagged = np.flatnonzero(std.max(axis=1) > limit)
+    assert len(flagged) < 10 < np.count_nonzero(std.sum(axis=1) > limit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted.predict(X[:200], return_std=True)
+    uncertain = [w for w in caught if issubclass(w.category, DomainWarning)]
+    uncertain = [str(w.message) for w in uncertain if "uncertainty" in str(w.message)]
+    assert len(uncertain) == (1 if len(flagged) else 0)
+    if len(flagged):
+        assert f"{len(flagged)} molecule(s) outside" in uncertain[0]
