@@ -183,9 +183,11 @@ def test_few_landmarks_give_a_std_within_a_factor_2_of_exact_krr(qm9_subset):
     assert len(model.loo_std_) == 100 - 20  # the non-landmark training molecules calibrate
 
 
-def test_every_molecule_a_landmark_gives_exact_krr_std(qm9_subset):
-    """With m = N the Nystroem model is exact KRR: all molecules calibrate, std equal."""
+@pytest.mark.parametrize("alpha", [1e-8, 1e-2])
+def test_every_molecule_a_landmark_gives_exact_krr_std(qm9_subset, alpha):
+    """With m = N the Nystroem model is exact KRR: all molecules calibrate, std equal; a large
+    alpha makes the weights' posterior term alpha phi^T (Phi^T Phi + alpha I)^-1 phi visible."""
     X, y = qm9_subset
-    model, expected, std = _exact_and_nystroem_std(X, y, n_train=100, n_landmarks=100)
+    model, expected, std = _exact_and_nystroem_std(X, y, 100, n_landmarks=100, alpha=alpha)
     np.testing.assert_allclose(std, expected, rtol=1e-5)
     assert len(model.loo_std_) == 100
