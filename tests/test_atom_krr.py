@@ -188,3 +188,48 @@ def test_tuning_scores_per_atom_targets_over_real_atoms(atoms_data):
     )
     folds = [v for k, v in study.trials[0].user_attrs.items() if k.startswith("split")]
     assert len(folds) == 2 and all(-0.5 < v < 0 for v in folds)
+
+
+def test_each_atom_std_is_its_element_regressors_gaussian_process_std(atoms_data, fitted):
+    """An atom's std is the calibrated GP std of its own element's regressor at its FCHL19
+    environment (not another element's, not shifted by the charge constraint), 0 at padding."""
+    X, q = atoms_data
+    _, std = fitted.predict(X[100:120], return_std=True)
+    R = fitted.representation_.transform(X[100:120])
+    Z = X[100:120, :, 0]
+    expected = np.zeros_like(std)
+    for element, krr in fitted.regressors_.items():
+        atoms = Z[:, : R.shape[1]] == element
+        expected[:, : R.shape[1]][atoms] = krr.predict(R[atoms][:, 1:], return_std=True)[1]
+    np.testing.assert_allclose(std, expected, rtol=1e-12, atol=0)
+    assert np.all(std[Z > 0] > 0) and not std[Z == 0].any()
+    # the hydrogens' and the carbons' regressors give different spreads: a swap would show
+    assert fitted.regressors_[1].std_scale_ != pytest.approx(fitted.regressors_[6].std_scale_)
+    free = make_fchl19_atom_krr(molecule_total=None, **FAST).fit(X[:100], q[:100])
+    np.testing.assert_array_equal(free.predict(X[100:120], return_std=True)[1], std)
+
+
+def test_an_elements_prediction_and_std_are_its_gaussian_krr_refitted_in_numpy(atoms_data):
+    """Each element is its own Gaussian KRR on its training atoms' FCHL19 environments, after
+    their mean: refitted in numpy (exp(-|a - b|^2 / (2 sigma^2)), solve, GP std scaled by the
+    model's leave-one-out scale), the hydrogens' charges and std are reproduced."""
+    X, q = atoms_data
+    model = make_fchl19_atom_krr(molecule_total=None, **FAST).fit(X[:40], q[:40])
+    R_train = model.representation_.transform(X[:40])
+    R_test = model.representation_.transform(X[100:110])
+    A, B = R_train[R_train[:, :, 0] == 1][:, 1:], R_test[R_test[:, :, 0] == 1][:, 1:]
+    hydrogens, test = X[:40, :, 0] == 1, X[100:110, :, 0] == 1
+    target = q[:40][hydrogens]
+
+    def gaussian(P, Q):
+        return np.exp(-((P[:, None] - Q[None]) ** 2).sum(axis=2) / (2 * FAST["sigma"] ** 2))
+
+    G = gaussian(A, A) + FAST["alpha"] * np.eye(len(A))
+    coef = np.linalg.solve(G, target - target.mean())
+    K = gaussian(B, A)
+    expected = target.mean() + K @ coef
+    variance = 1.0 - np.einsum("ij,ji->i", K, np.linalg.solve(G, K.T))
+    mean, std = model.predict(X[100:110], return_std=True)
+    np.testing.assert_allclose(mean[test], expected, rtol=1e-6, atol=1e-9)
+    scale = model.regressors_[1].std_scale_
+    np.testing.assert_allclose(std[test], np.sqrt(variance) * scale, rtol=1e-4)

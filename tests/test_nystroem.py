@@ -85,8 +85,9 @@ def test_memory_is_landmarks_squared_plus_blocks(data, monkeypatch):
     monkeypatch.setitem(_nystroem._KERNELS, "laplacian", recording(_nystroem._KERNELS["laplacian"]))
     model = nystroem(n_landmarks=20, block_size=7).fit(X, y)
     assert represented[0] == 20  # the landmarks, once
-    # every training molecule once, then the calibration molecules (here all) once more
-    calibration = min(N_TRAIN, _nystroem.CALIBRATION_SAMPLES)
+    # every training molecule once, then the calibration molecules (those that are not
+    # landmarks) once more
+    calibration = min(N_TRAIN - 20, _nystroem.CALIBRATION_SAMPLES)
     assert max(represented[1:]) == 7 and sum(represented[1:]) == N_TRAIN + calibration
     assert kernels[0] == (20, 20) and max(max(shape) for shape in kernels) == 20
     assert all(shape[1] == 20 for shape in kernels)
@@ -158,3 +159,35 @@ def test_catalogue_entries_build_the_factories():
         assert model.get_params()["krr__kernel"] == kernel
         assert model.get_params()["krr__n_landmarks"] == 64
     assert make_slatm_nystroem().get_params()["krr__sigma"] == 500.0
+
+
+def _exact_and_nystroem_std(X, y, n_train, n_landmarks, alpha=1e-8):
+    """Held-out std of exact KRR and of Nystroem, both Laplacian CM with sigma 400."""
+    cm = CoulombMatrix(size=29, elements=(1, 6, 7, 8, 9)).fit(X[:n_train])
+    exact = KernelRidgeRegressor(kernel="laplacian", sigma=400.0, alpha=alpha)
+    exact.fit(cm.transform(X[:n_train]), y[:n_train])
+    _, expected = exact.predict(cm.transform(X[n_train : n_train + 60]), return_std=True)
+    model = nystroem(sigma=400.0, alpha=alpha, n_landmarks=n_landmarks)
+    model.fit(X[:n_train], y[:n_train])
+    _, std = model.predict(X[n_train : n_train + 60], return_std=True)
+    return model, expected, std
+
+
+def test_few_landmarks_give_a_std_within_a_factor_2_of_exact_krr(qm9_subset):
+    """Issue 31: 20 landmarks of 100 molecules (sigma 400) gave held-out std ~1e6 kcal/mol,
+    because landmarks, whose leave-one-out variance is ~alpha, calibrated the scale."""
+    X, y = qm9_subset
+    model, expected, std = _exact_and_nystroem_std(X, y, n_train=100, n_landmarks=20)
+    ratio = std / expected
+    assert 0.5 < ratio.min() and ratio.max() < 2.0, (ratio.min(), ratio.max())
+    assert len(model.loo_std_) == 100 - 20  # the non-landmark training molecules calibrate
+
+
+@pytest.mark.parametrize("alpha", [1e-8, 1e-2])
+def test_every_molecule_a_landmark_gives_exact_krr_std(qm9_subset, alpha):
+    """With m = N the Nystroem model is exact KRR: all molecules calibrate, std equal; a large
+    alpha makes the weights' posterior term alpha phi^T (Phi^T Phi + alpha I)^-1 phi visible."""
+    X, y = qm9_subset
+    model, expected, std = _exact_and_nystroem_std(X, y, 100, n_landmarks=100, alpha=alpha)
+    np.testing.assert_allclose(std, expected, rtol=1e-5)
+    assert len(model.loo_std_) == 100

@@ -159,3 +159,75 @@ def test_molecular_parameters_are_refused_and_clone_keeps_the_rest(data):
     copy = clone(model)
     assert copy.total_charge is None and copy.radius == 4.0
     assert "pooling" not in copy.get_params() and "target" not in copy.get_params()
+
+
+def test_atom_std_is_calibrated_on_the_validation_atoms_and_built_on_training_atoms(fitted, data):
+    """Per-atom std: unit root-mean-square z-scores over the real atoms of the validation
+    molecules (the calibration), and a last-layer precision that is that of the training
+    molecules' atoms only (the leverage identity of test_acn_regressor)."""
+    from test_acn_regressor import _leverage_identity
+
+    X, y = data
+    valid = fitted.validation_indices_
+    train = np.setdiff1d(np.arange(200), valid)
+    mean, std = fitted.predict(X[valid], return_std=True)
+    real = X[valid, :, 0] > 0
+    z = (y[valid] - mean)[real] / std[real]
+    np.testing.assert_allclose(np.sqrt(np.mean(z**2)), 1.0, rtol=1e-5)
+    assert not std[~real].any()
+
+    class Rows:  # the model's predictions of the real atoms, one row each
+        last_layer_ = fitted.last_layer_
+
+        def predict(self, molecules, return_std):
+            mean, std = fitted.predict(molecules, return_std=return_std)
+            real = molecules[:, :, 0] > 0
+            return mean[real], std[real]
+
+    np.testing.assert_allclose(_leverage_identity(Rows(), X, train), 0.0, atol=1e-6)
+    assert np.all(_leverage_identity(Rows(), X, np.arange(200)) < -1e-3)
+
+
+def test_the_two_charges_of_a_neutral_diatomic_have_one_std(fitted):
+    """With total_charge=0 a diatomic's charges are q and -q, so their std must be equal: the
+    posterior's per-atom features are centred on the molecule (uncentred, C and O of carbon
+    monoxide would get different error bars for one uncertain number)."""
+    import warnings
+
+    from acn_sklearn.domain import DomainWarning
+
+    co = np.zeros((1, 29, 4))
+    co[0, 0], co[0, 1] = [6, 0.0, 0.0, 0.0], [8, 1.128, 0.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        mean, std = fitted.predict(co, return_std=True)
+    np.testing.assert_allclose(mean[0, 0], -mean[0, 1], rtol=1e-5)
+    assert std[0, 0] > 0
+    np.testing.assert_allclose(std[0, 0], std[0, 1], rtol=1e-5)
+
+
+def test_a_molecule_is_as_uncertain_as_its_most_uncertain_atom(fitted, data):
+    """The domain's std limit is per atom (2 x the 99th percentile of the validation atoms'
+    std): a molecule is flagged when one atom's std passes it, so the molecules it trained on
+    are not flagged (a sum over atoms would flag nearly all of them)."""
+    import warnings
+
+    from acn_sklearn.domain import STD_LIMIT_FACTOR, DomainWarning
+
+    X, _ = data
+    valid = fitted.validation_indices_
+    _, std = fitted.predict(X[valid], return_std=True)
+    real = X[valid, :, 0] > 0
+    limit = fitted.training_domain_.std_limit[0]
+    np.testing.assert_allclose(limit, STD_LIMIT_FACTOR * np.percentile(std[real], 99), rtol=1e-6)
+    _, std = fitted.predict(X[:200], return_std=True)
+    flagged = np.flatnonzero(std.max(axis=1) > limit)
+    assert len(flagged) < 10 < np.count_nonzero(std.sum(axis=1) > limit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted.predict(X[:200], return_std=True)
+    uncertain = [w for w in caught if issubclass(w.category, DomainWarning)]
+    uncertain = [str(w.message) for w in uncertain if "uncertainty" in str(w.message)]
+    assert len(uncertain) == (1 if len(flagged) else 0)
+    if len(flagged):
+        assert f"{len(flagged)} molecule(s) outside" in uncertain[0]

@@ -83,8 +83,14 @@ def test_a_finished_fit_is_returned_without_training(qm9_subset, tiny, tmp_path,
 
 @pytest.mark.parametrize(
     "change",
-    [dict(y_shift=1.0), dict(rows=slice(1, 101)), dict(lr=1e-3), dict(max_epochs=4)],
-    ids=["targets", "molecules", "lr", "max_epochs"],
+    [
+        dict(y_shift=1.0),
+        dict(rows=slice(1, 101)),
+        dict(lr=1e-3),
+        dict(max_epochs=4),
+        dict(random_state=1),  # another seed: other initial weights and shuffles
+    ],
+    ids=["targets", "molecules", "lr", "max_epochs", "random_state"],
 )
 def test_a_checkpoint_of_another_fit_is_refused(qm9_subset, tiny, tmp_path, change):
     X, y = qm9_subset

@@ -340,3 +340,84 @@ def test_a_new_head_is_one_class_in_the_registry(monkeypatch, qm9_subset):
         _, std = model.predict(X[300:310], return_std=True)
     np.testing.assert_allclose(two, one, rtol=1e-5)  # a mean: two far copies change nothing
     assert np.all(std > 0)
+
+
+# -- the centre of mass and the unit factors (issue 31) -----------------------------------------
+
+
+def _second_moment(X):
+    """Mean over molecules of sum_i |r_i - r_com|^2 (Angstrom^2), recomputed from ase masses."""
+    from ase.data import atomic_masses
+
+    real = X[:, :, 0] > 0
+    masses = np.where(real, atomic_masses[X[:, :, 0].astype(int)], 0.0)
+    centre = np.einsum("ma,mad->md", masses, X[:, :, 1:]) / masses.sum(axis=1)[:, None]
+    squared = np.where(real, np.square(X[:, :, 1:] - centre[:, None]).sum(axis=2), 0.0)
+    return squared.sum(axis=1).mean()
+
+
+def test_featurized_positions_are_about_the_centre_of_mass_not_the_centroid(qm9_subset):
+    """Positions the dipole and spatial-extent heads see have zero mass-weighted mean per
+    molecule, and a nonzero plain mean (the centroid would give the reverse)."""
+    from ase.data import atomic_masses
+
+    from acn_sklearn.acn._data import centred_positions
+
+    X = qm9_subset[0][:20]
+    positions = centred_positions(X)
+    real = X[:, :, 0] > 0
+    molecule = np.repeat(np.arange(len(X)), real.sum(axis=1))
+    masses = atomic_masses[X[:, :, 0][real].astype(int)]
+    weighted = np.zeros((len(X), 3))
+    np.add.at(weighted, molecule, masses[:, None] * positions)
+    np.testing.assert_allclose(weighted, 0.0, atol=1e-9)
+    plain = np.zeros((len(X), 3))
+    np.add.at(plain, molecule, positions)
+    assert np.linalg.norm(plain / real.sum(axis=1)[:, None], axis=1).min() > 1e-3
+    # and the atoms keep their relative geometry
+    np.testing.assert_allclose(positions[1] - positions[0], X[0, 1, 1:] - X[0, 0, 1:])
+
+
+def test_spatial_extent_of_two_lone_atoms_is_about_their_centre_of_mass(
+    qm9_subset, qm9_subset_atoms, tiny
+):
+    """<R^2> = sum_i p_i |r_i - r_com|^2: two atoms out of each other's reach keep the
+    populations p_H, p_C of H2 and C2 at the same distance, and H-C is weighted by the masses
+    (about the centroid it would be (p_H + p_C) D^2 / 4, 40 % less)."""
+    from ase.data import atomic_masses
+
+    X = qm9_subset[0][:100]
+    y = _targets(qm9_subset_atoms[:100], ["r2"])[:, 0]
+    model = ACNRegressor(head="spatial_extent", potentials=False, max_epochs=1, random_state=0)
+    model.set_params(**tiny).fit(X, y)
+    D = 20.0  # far beyond the radius: no neighbours, and no potentials
+    lone = np.zeros((3, 29, 4))
+    for k, (a, b) in enumerate([(1, 1), (6, 6), (1, 6)]):
+        lone[k, 0], lone[k, 1] = [a, 0, 0, 0], [b, 0.6 * D, 0.8 * D, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        r2 = model.predict(lone)
+    p_h, p_c = 2 * r2[0] / D**2, 2 * r2[1] / D**2  # H2 and C2: p |D / 2|^2 twice
+    w_c = atomic_masses[6] / (atomic_masses[1] + atomic_masses[6])
+    expected = p_h * (w_c * D) ** 2 + p_c * ((1 - w_c) * D) ** 2
+    np.testing.assert_allclose(r2[2], expected, rtol=1e-4)
+    assert abs(r2[2] - (p_h + p_c) * D**2 / 4) > 0.2 * r2[2]
+
+
+@pytest.mark.parametrize("head", ["dipole", "spatial_extent"])
+def test_head_statistics_use_the_centre_of_mass_and_the_unit_factors(
+    head, qm9_subset, qm9_subset_atoms, tiny
+):
+    """The initial scale of the latent charges / populations, recomputed in numpy with the
+    literal factors 4.80320 D per e Angstrom and 1.8897261 bohr per Angstrom and the
+    centre of mass: a wrong factor or centre moves it (centroid: by ~1 %)."""
+    X = qm9_subset[0][:100]
+    y = _targets(qm9_subset_atoms[:100], ["mu" if head == "dipole" else "r2"])[:, 0]
+    model = ACNRegressor(head=head, max_epochs=1, random_state=0, **tiny).fit(X, y)
+    moment = _second_moment(X)
+    if head == "dipole":
+        expected = np.sqrt(np.mean(y**2)) / (4.80320 * np.sqrt(moment))
+    else:
+        expected = y.mean() / (np.log(2.0) * moment * 1.8897261**2)
+    assert float(model.statistics_.target_shift[0]) == 0.0
+    np.testing.assert_allclose(float(model.statistics_.target_scale[0]), expected, rtol=2e-6)

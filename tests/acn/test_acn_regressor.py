@@ -497,3 +497,42 @@ def test_prints_the_changed_parameters_as_sklearn_estimators_do(qm9_subset, tiny
     )
     ensemble = DeepEnsembleRegressor(ACNRegressor(radius=4), n_members=3)
     assert repr(ensemble) == "DeepEnsembleRegressor(estimator=ACNRegressor(radius=4), n_members=3)"
+
+
+def _leverage_identity(model, X, train):
+    """``d - sum over the training rows of phi^T P^-1 phi - lambda tr(P^-1)`` per output, which
+    is 0 exactly when the last layer's precision ``P = Phi^T Phi + lambda I`` is that of those
+    rows (``tr(P^-1 Phi^T Phi) = d - lambda tr(P^-1)``). The leverages come from the public
+    ``predict(return_std=True)`` divided by the fitted scale; ``lambda`` is the documented
+    weak prior, 1e-4 times the mean diagonal of ``Phi^T Phi``, pinned here by value (a
+    stronger one would shrink every std)."""
+    prior_factor = 1e-4  # acn/_uncertainty.py's docstring: PRIOR
+
+    posterior = model.last_layer_
+    _, std = model.predict(X[train], return_std=True)
+    leverage = (std.reshape(len(std), -1) / posterior.scale) ** 2
+    gaps = []
+    for k, factor in enumerate(posterior.factors):
+        factor = np.tril(factor)
+        d = len(factor)
+        # diag(P) = |row of the factor|^2 = diag(Phi^T Phi) + lambda
+        prior = prior_factor / (1 + prior_factor) * np.square(factor).sum(axis=1).mean()
+        inverse_trace = np.square(np.linalg.inv(factor)).sum()
+        gaps.append((d - leverage[:, k].sum() - prior * inverse_trace) / d)
+    return np.array(gaps)
+
+
+def test_last_layer_posterior_is_built_on_the_training_split_only(qm9_subset, tiny):
+    """The posterior precision is that of the training split's Jacobian features, not of all
+    molecules: with the early-stopping molecules in it, the validation molecules would no
+    longer be held out for the calibration (the gap is then their leverage, ~3 % of d)."""
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=2, random_state=0, **tiny).fit(X[:200], y[:200])
+    valid = model.validation_indices_
+    train = np.setdiff1d(np.arange(200), valid)
+    np.testing.assert_allclose(_leverage_identity(model, X, train), 0.0, atol=1e-6)
+    everything = _leverage_identity(model, X, np.arange(200))
+    assert np.all(everything < -1e-3)  # the validation molecules' leverage is visible
+    # and the calibrated std of the validation molecules is the one predict gives them
+    _, std = model.predict(X[valid], return_std=True)
+    np.testing.assert_allclose(model.last_layer_.validation_std[:, 0], std, rtol=1e-6)

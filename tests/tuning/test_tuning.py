@@ -283,3 +283,58 @@ def test_cv_path_caches_representations_across_trials(qm9_subset, tmp_path):
     result = tune_cv("slatm", X[:80], y[:80], study=study, n_trials=2, cv=2, cache_dir=tmp_path)
     assert result.estimator.get_params()["slatm__memory"] == str(tmp_path)
     assert any(tmp_path.rglob("*")), "the representations must be cached on disk"
+
+
+def _retries_granted(storage, chain=6):
+    """How many times the storage's stale-trial callback re-queues one trial that keeps
+    dying: Optuna's callback, called on each re-run in turn."""
+    study = optuna.create_study(storage=storage)
+    callback = storage.heartbeat_stale_trial_callback
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+        for _ in range(chain):
+            before = len(study.trials)
+            callback(study, study.trials[-1])
+            if len(study.trials) == before:
+                break
+    return len(study.trials) - 1
+
+
+def test_database_storage_heartbeat_defaults(tmp_path):
+    """A trial's heartbeat every 60 s, dead after 120 s of silence (Optuna's 2 x interval for
+    grace_period=None), run again up to 3 times; the CLI's defaults are the same (issue 31)."""
+    from acn_sklearn.cli import build_parser
+    from acn_sklearn.tuning import make_storage
+
+    storage = make_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    assert storage.get_heartbeat_interval() == 60
+    assert (storage.grace_period or 2 * storage.get_heartbeat_interval()) == 120
+    assert _retries_granted(storage) == 3
+    assert _retries_granted(make_storage(f"sqlite:///{tmp_path / 'b.db'}", max_retry=1)) == 1
+    args = build_parser().parse_args(["tune", "--model", "cm", "--out", str(tmp_path)])
+    assert (args.heartbeat, args.max_retry) == (60, 3)
+    none = make_storage(f"sqlite:///{tmp_path / 'c.db'}", heartbeat_interval=None)
+    assert none.get_heartbeat_interval() is None
+
+
+def test_sqlite_trial_whose_heartbeat_stops_is_failed_and_retried(tmp_path):
+    """With a 1 s heartbeat and a 2 s grace period, a running trial silent for 3 s is failed by
+    the next trial any worker starts and run again with its parameters (no PostgreSQL needed)."""
+    from acn_sklearn.tuning import make_storage
+
+    storage = make_storage(
+        f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1, grace_period=2
+    )
+    study = optuna.create_study(storage=storage, study_name="stale")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+        dead = study.ask({"x": FloatDistribution(-1.0, 1.0)})
+    storage.record_heartbeat(dead._trial_id)  # its worker beat once, then was killed
+    time.sleep(3)
+    study.optimize(lambda trial: trial.suggest_float("x", -1.0, 1.0) ** 2, n_trials=1)
+    killed, retried = study.trials
+    assert killed.state == optuna.trial.TrialState.FAIL
+    assert retried.state == optuna.trial.TrialState.COMPLETE
+    assert retried.params == killed.params
