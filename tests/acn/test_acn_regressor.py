@@ -536,3 +536,40 @@ def test_last_layer_posterior_is_built_on_the_training_split_only(qm9_subset, ti
     # and the calibrated std of the validation molecules is the one predict gives them
     _, std = model.predict(X[valid], return_std=True)
     np.testing.assert_allclose(model.last_layer_.validation_std[:, 0], std, rtol=1e-6)
+
+
+TINY_ACN = dict(
+    max_epochs=2, n_clouds=1, embedding_dim=8, atom_dim=16, hidden_sizes=(8, 8), random_state=0
+)
+
+
+def test_interrupted_fit_keeps_the_best_weights(qm9_subset):
+    import copy
+
+    from skorch.callbacks import Callback
+
+    X, y = qm9_subset[0][:60], qm9_subset[1][:60]
+    X_new = qm9_subset[0][300:310]
+
+    class RecordThenInterrupt(Callback):
+        """Keep each epoch's weights; press Ctrl-C after the first training step of epoch 6."""
+
+        def initialize(self):
+            self.weights = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.weights.append(copy.deepcopy(net.module_.state_dict()))
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history) == 6:
+                raise KeyboardInterrupt
+
+    recorder = RecordThenInterrupt()
+    model = ACNRegressor(**(TINY_ACN | {"max_epochs": 50}), callbacks=[("interrupt", recorder)])
+    model.fit(X, y)
+    assert len(recorder.weights) == 5
+    best = int(np.argmin(model.history[:5, "valid_mae"]))
+    for key, value in model.module_.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), recorder.weights[best][key].numpy(), key)
+    assert np.all(np.isfinite(model.predict(X_new)))

@@ -17,7 +17,7 @@ from acn_sklearn.study.learning_curve import run_cells
 from acn_sklearn.study.protocol import held_out_split
 from acn_sklearn.study.reports import markdown_table, table_rows
 
-SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
+SUBSET = str(Path(__file__).parents[1] / "data" / "qm9_subset.extxyz")
 TINY_ACN = "acn:max_epochs=3,n_clouds=1,embedding_dim=8,hidden_sizes=(16, 16)"
 
 

@@ -12,7 +12,7 @@ from acn_sklearn.study.learning_curve import run_cells
 #: Separate processes, servers or clusters: minutes together; `pytest -m "not slow"` skips.
 pytestmark = pytest.mark.slow
 
-SUBSET = str(Path(__file__).parent / "data" / "qm9_subset.extxyz")
+SUBSET = str(Path(__file__).parents[1] / "data" / "qm9_subset.extxyz")
 distributed = pytest.importorskip(
     "dask.distributed", reason="dask[distributed] is not installed (the 'dask' extra)"
 )

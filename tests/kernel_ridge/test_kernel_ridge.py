@@ -11,7 +11,6 @@ from qmllib.kernels import laplacian_kernel as qml_laplacian
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.kernel_ridge import KernelRidge
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from acn_sklearn.kernel_ridge import KernelRidgeRegressor, _krr, local_gaussian_kernel
 from acn_sklearn.kernel_ridge._kernels import gaussian_kernel, laplacian
@@ -156,13 +155,6 @@ def test_sklearn_behaviour(fchl_data):
         fitted.predict(R[:, :, :10])
 
 
-@parametrize_with_checks(
-    [KernelRidgeRegressor(), KernelRidgeRegressor(kernel="laplacian", alpha=1e-3)]
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
-
-
 MEMINFO = """\
 MemTotal:       16318412 kB
 MemFree:          812300 kB
@@ -231,13 +223,3 @@ def test_the_guard_admits_a_kernel_of_exactly_max_memory(overhead):
     # One more sample does not fit in the same budget either.
     with pytest.raises(MemoryError, match="at most N = 250 "):
         check_kernel_fits(251, need, overhead=overhead)
-
-
-@parametrize_with_checks(
-    [
-        KernelRidgeRegressor(sigma="auto", alpha="auto"),
-        KernelRidgeRegressor(kernel="laplacian", sigma=[0.5, 2.0, 8.0], alpha=[1e-3, 1e-1]),
-    ]
-)
-def test_sklearn_estimator_checks_with_leave_one_out_search(estimator, check):
-    check(estimator)
