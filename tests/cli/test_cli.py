@@ -165,24 +165,25 @@ def test_predict_names_molecules_by_their_xyz_comment_line(small_files, tmp_path
     assert [row[0] for row in rows[1:]] == ["water, gas phase", "water again"]
 
 
-def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
-    _, new = small_files
+def _fit_own_targets(molecules, tmp_path, name, *extra):
+    """``acn-sklearn fit`` of a CM model to a CSV column ``name`` (0 .. 9); the model file."""
     targets = tmp_path / "t.csv"
-    targets.write_text("energy\n" + "\n".join(str(v) for v in range(10)) + "\n")
+    targets.write_text(f"{name}\n" + "\n".join(str(v) for v in range(10)) + "\n")
     model = tmp_path / "m"
-    args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
-    assert main([*args, "--target", "energy", "-o", str(model)]) == 0
+    args = ["fit", "--model", "cm", "--data", str(molecules), "--targets", str(targets)]
+    assert main([*args, "--target", name, *extra, "-o", str(model)]) == 0
+    return model
+
+
+def test_fit_reads_targets_from_a_csv(small_files, tmp_path, qm9_subset):
+    model = _fit_own_targets(small_files[1], tmp_path, "energy")
     assert load_model(model).target == "energy"
     assert load_model(model).unit == "target units"
 
 
 def test_own_targets_name_their_unit(small_files, tmp_path, capsys):
     _, new = small_files
-    targets = tmp_path / "t.csv"
-    targets.write_text("gap\n" + "\n".join(str(v) for v in range(10)) + "\n")
-    model = tmp_path / "m"
-    args = ["fit", "--model", "cm", "--data", str(new), "--targets", str(targets)]
-    assert main([*args, "--target", "gap", "--unit", "eV", "-o", str(model)]) == 0
+    model = _fit_own_targets(new, tmp_path, "gap", "--unit", "eV")
     assert "(gap, eV)" in capsys.readouterr().err
     assert main(["predict", str(model), str(new)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "name,gap (eV)"
