@@ -147,7 +147,7 @@ def main():
         print(body)
         return
     params = dict(PAPER) if args.paper else {}
-    params.update(radius=args.radius, random_state=0, verbose=1)
+    params.update(radius=args.radius, random_state=0, verbose=2)
     if args.max_epochs is not None:
         params.update(max_epochs=args.max_epochs)
     params.update(json.loads(args.params))

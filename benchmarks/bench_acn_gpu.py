@@ -152,7 +152,7 @@ def main(argv=None):
         max_epochs=args.max_epochs,
         n_jobs=args.n_jobs,
         random_state=0,
-        verbose=1,
+        verbose=2,
         callbacks=[("time_budget", budget), ("stages", stages)],
     )
     if cuda:

@@ -24,7 +24,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ..domain import TrainingDomain
 from ..molecules import check_elements, check_molecules, element_counts, elements_in
-from ._callbacks import EpochLog, StopOnNaN, UpdateAverage, ValidationMAE
+from ._callbacks import EpochLog, Progress, StopOnNaN, UpdateAverage, ValidationMAE
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
 from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
@@ -64,6 +64,10 @@ _FIXED_SKORCH_PARAMETERS = {
 }
 
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+
+
+def _quiet(*args, **kwargs) -> None:
+    """A skorch ``sink`` that prints nothing."""
 
 
 def _refuse_fixed(estimator, params) -> None:
@@ -148,7 +152,7 @@ class ACNBase(NeuralNetRegressor):
         n_jobs=None,
         random_state=None,
         checkpoint_dir=None,
-        verbose=0,
+        verbose=1,
         **kwargs,
     ):
         _refuse_fixed(type(self).__name__, kwargs)
@@ -230,7 +234,12 @@ class ACNBase(NeuralNetRegressor):
                 (
                     "early_stopping",
                     EarlyStopping(
-                        monitor="valid_mae", patience=self.patience, threshold=0, load_best=True
+                        monitor="valid_mae",
+                        patience=self.patience,
+                        threshold=0,
+                        load_best=True,
+                        # its lines belong to the epoch table; Progress sums them up
+                        sink=print if self.verbose > 1 else _quiet,
                     ),
                 ),
             ]
@@ -248,8 +257,8 @@ class ACNBase(NeuralNetRegressor):
                 )
         if self.checkpoint_dir is not None:
             callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
-        if is_main_process():
-            callbacks.append(("print_log", EpochLog()))
+        if is_main_process() and self.verbose:
+            callbacks.append(("print_log", EpochLog() if self.verbose > 1 else Progress()))
         return callbacks
 
     def _check_params(self):
@@ -347,6 +356,7 @@ class ACNBase(NeuralNetRegressor):
             if self.random_state is not None:
                 torch.manual_seed(self.random_state)
             self.shuffle_rng_ = np.random.default_rng(self.random_state)
+            self.initialized_ = False  # every fit starts afresh: no "re-initializing" notes
             self.initialize()
             epochs = self.max_epochs
             if self.checkpoint_dir is not None:

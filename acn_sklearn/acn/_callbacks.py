@@ -1,10 +1,11 @@
 """skorch callbacks of the ACN training loop: validation MAE, NaN guard, weight averaging,
-the epoch log."""
+progress lines and the epoch log."""
 
 from __future__ import annotations
 
 import math
 import sys
+import time
 
 import torch
 from skorch.callbacks import Callback, PrintLog
@@ -68,11 +69,8 @@ class EpochLog(PrintLog):
 
     def on_epoch_end(self, net, **kwargs):
         durations = net.history[:, "dur"]
-        seconds = int(sum(durations) / len(durations) * (net.max_epochs - len(net.history)))
-        minutes, seconds = divmod(seconds, 60)
-        hours, minutes = divmod(minutes, 60)
-        self.time_left_ = (
-            f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        self.time_left_ = _clock(
+            sum(durations) / len(durations) * (net.max_epochs - len(net.history))
         )
         super().on_epoch_end(net, **kwargs)
 
@@ -86,3 +84,59 @@ class EpochLog(PrintLog):
         if not (self.sink is print and sys.stdout.isatty()):
             row = {name: value for name, value in row.items() if name != f"{key}_best"}
         return super().format_row(row, key, color)
+
+
+def _clock(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on."""
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class Progress(Callback):
+    """A progress line on standard error every ``interval`` seconds of a long fit.
+
+    Each line gives the epoch, the validation MAE (and the best so far), the
+    time spent and the time left if all ``max_epochs`` run (early stopping may
+    end the fit sooner); a fit that ends within ``interval`` seconds prints
+    nothing, one that printed ends with a summary line.
+
+    Parameters
+    ----------
+    interval : float, default=10.0
+        Seconds between lines.
+    """
+
+    def __init__(self, interval: float = 10.0):
+        self.interval = interval
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = self.last_ = time.monotonic()
+        self.printed_ = False
+
+    def _line(self, net, text: str) -> None:
+        print(f"{type(net).__name__}: {text}", file=sys.stderr, flush=True)
+        self.printed_ = True
+
+    def on_epoch_end(self, net, **kwargs):
+        now = time.monotonic()
+        if now - self.last_ < self.interval:
+            return
+        self.last_ = now
+        epoch, spent = len(net.history), now - self.start_
+        left = spent / epoch * (net.max_epochs - epoch) if epoch else 0.0
+        text = f"epoch {epoch}/{net.max_epochs}"
+        mae = net.history[-1].get("valid_mae")
+        if mae is not None:
+            text += f", validation MAE {mae:.4g} (best {min(net.history[:, 'valid_mae']):.4g})"
+        self._line(net, f"{text}, {_clock(spent)} spent, at most {_clock(left)} left")
+
+    def on_train_end(self, net, **kwargs):
+        if not self.printed_:
+            return
+        text = f"done after {len(net.history)} epochs in {_clock(time.monotonic() - self.start_)}"
+        if "valid_mae" in net.history[-1]:
+            maes = net.history[:, "valid_mae"]
+            best = min(range(len(maes)), key=maes.__getitem__)
+            text += f", best validation MAE {maes[best]:.4g} (epoch {best + 1})"
+        self._line(net, text)

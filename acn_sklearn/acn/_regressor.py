@@ -154,10 +154,13 @@ class ACNRegressor(ACNBase):
         returns it without training. A checkpoint of other data or parameters
         (``verbose``, ``device``, ``n_jobs`` and ``callbacks`` aside) is an
         error: remove it or use another folder. ``None`` saves nothing.
-    verbose : int, default=0
-        ``1`` prints one line per epoch (train loss, validation loss and MAE in
-        target units, duration, and the time left if all ``max_epochs`` run),
-        coloured only on a terminal.
+    verbose : int, default=1
+        ``1``: a fit longer than 10 seconds prints a progress line to standard
+        error every 10 seconds (epoch, validation MAE, time spent and left) and
+        one when it ends. ``2``: one line per epoch on standard output (train
+        loss, validation loss and MAE in target units, duration, and the time
+        left if all ``max_epochs`` run), coloured only on a terminal. ``0``:
+        nothing.
     **kwargs
         Further skorch parameters: ``optimizer`` and ``optimizer__*``,
         ``criterion__*``, ``callbacks`` and ``callbacks__*``, ``use_caching``,

@@ -16,12 +16,10 @@ def run_fit(args: argparse.Namespace) -> int:
     from ..kernel_ridge import KernelRidgeRegressor
     from ..molecules import elements_in
     from ..persistence import SavedModel, save_model
-    from ..registry import make_model, model_entry, parse_model_spec, set_elements, set_target
+    from ..registry import make_model, model_entry, set_elements, set_target
 
     params = {}
     if model_entry(args.model).kind == "network":
-        # Long fits show their epochs unless the spec sets verbose itself.
-        params["verbose"] = parse_model_spec(args.model)[1].get("verbose", 1)
         if args.checkpoint:
             params["checkpoint_dir"] = args.checkpoint
     elif args.checkpoint:

@@ -138,7 +138,7 @@ def test_a_write_cut_short_leaves_the_last_checkpoint(qm9_subset, tiny, tmp_path
 def test_epoch_log_is_coloured_only_on_a_terminal(qm9_subset, tiny, capsys, monkeypatch, terminal):
     X, y = qm9_subset
     monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
-    ACNRegressor(max_epochs=3, random_state=0, verbose=1, **tiny).fit(X[:100], y[:100])
+    ACNRegressor(max_epochs=3, random_state=0, verbose=2, **tiny).fit(X[:100], y[:100])
     out = capsys.readouterr().out
     lines = out.splitlines()
     # A header, a rule and one row per epoch (then, if an earlier epoch was the best,

@@ -70,20 +70,20 @@ def test_only_rank_0_saves_checkpoints(two_processes):
 
 
 def test_data_parallel_training_needs_a_random_state(qm9_subset, tmp_path, monkeypatch):
-    from acn_sklearn.acn import _regressor
+    from acn_sklearn.acn import _base
 
-    monkeypatch.setattr(_regressor, "world_size", lambda: 2)
+    monkeypatch.setattr(_base, "world_size", lambda: 2)
     X, y = qm9_subset
     with pytest.raises(ValueError, match="data-parallel training .* needs an int random_state"):
         ACNRegressor(**TINY).fit(X[:20], y[:20])
 
 
 def test_only_the_main_process_prints(qm9_subset, monkeypatch, capsys):
-    from acn_sklearn.acn import _regressor
+    from acn_sklearn.acn import _base
 
     X, y = qm9_subset
-    ACNRegressor(**TINY, random_state=0, verbose=1).fit(X[:20], y[:20])
+    ACNRegressor(**TINY, random_state=0, verbose=2).fit(X[:20], y[:20])
     assert "train_loss" in capsys.readouterr().out
-    monkeypatch.setattr(_regressor, "is_main_process", lambda: False)
-    ACNRegressor(**TINY, random_state=0, verbose=1).fit(X[:20], y[:20])
+    monkeypatch.setattr(_base, "is_main_process", lambda: False)
+    ACNRegressor(**TINY, random_state=0, verbose=2).fit(X[:20], y[:20])
     assert capsys.readouterr().out == ""

@@ -108,11 +108,34 @@ def test_learning_curve_two_folds(qm9_subset, tiny):
     assert test.shape == (2, 2) and np.all(np.isfinite(test))
 
 
-def test_verbose_prints_epochs(qm9_subset, capsys, tiny):
+def test_verbose_2_prints_every_epoch(qm9_subset, capsys, tiny):
     X, y = qm9_subset
-    ACNRegressor(max_epochs=2, verbose=1, **tiny).fit(X[:60], y[:60])
+    ACNRegressor(max_epochs=2, verbose=2, **tiny).fit(X[:60], y[:60])
     out = capsys.readouterr().out
     assert "valid_mae" in out and "train_loss" in out and "dur" in out
+
+
+def test_a_long_fit_shows_its_progress_by_default(qm9_subset, capsys, tiny, monkeypatch):
+    """Every ``interval`` seconds a line with the epoch, the validation MAE and the time
+    left, then a summary; nothing on standard output (skorch's early-stopping notes are
+    summed up), nothing at all with verbose=0 or for a fit shorter than the interval."""
+    from acn_sklearn.acn import _callbacks
+
+    X, y = qm9_subset
+    ACNRegressor(max_epochs=3, **tiny).fit(X[:60], y[:60])
+    assert capsys.readouterr() == ("", "")  # shorter than 10 s
+    monkeypatch.setattr(_callbacks.Progress.__init__, "__defaults__", (0.0,))
+    model = ACNRegressor(max_epochs=3, patience=1, **tiny).fit(X[:60], y[:60])
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    maes = model.history[:, "valid_mae"]
+    assert out == "" and len(lines) == len(maes) + 1
+    assert lines[0].startswith(f"ACNRegressor: epoch 1/3, validation MAE {maes[0]:.4g}")
+    assert "left" in lines[0] and f"best {min(maes[:2]):.4g}" in lines[1]
+    best = int(np.argmin(maes))
+    assert lines[-1].endswith(f"best validation MAE {maes[best]:.4g} (epoch {best + 1})")
+    ACNRegressor(max_epochs=3, verbose=0, **tiny).fit(X[:60], y[:60])
+    assert capsys.readouterr() == ("", "")
 
 
 def test_without_validation_runs_all_epochs_on_a_cosine_schedule(qm9_subset, tiny):
