@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # ACNRegressor on a CUDA GPU (issue 14, item 5): the gpu-marked tests, then a timed
-# full-QM9 fit (benchmarks/bench_acn_gpu.py): about 5.5 minutes on one H100, at most
+# full-QM9 fit (python -m benchmarks.speed.bench_acn_gpu): about 5.5 minutes on one H100, at most
 # 7.5 (every stage has a timeout). Needs no network.
 #
-#   bash benchmarks/gpu_check.sh [bench_acn_gpu.py options, e.g. --train-seconds 120]
+#   bash benchmarks/speed/gpu_check.sh [bench_acn_gpu options, e.g. --train-seconds 120]
 #
 # Run from the repository root. Two ignored folders must sit beside the checkout:
 #   .whl/       wheels of what the GPU machine lacks: skorch and ase (pure Python;
@@ -35,7 +35,7 @@ main() {
     echo "pytest exit status: $?"
 
     echo "== full-QM9 fit"
-    timeout 330 $PY benchmarks/bench_acn_gpu.py --out "$OUT" "$@"
+    timeout 330 $PY -m benchmarks.speed.bench_acn_gpu --out "$OUT" "$@"
     echo "benchmark exit status: $?"
 }
 

@@ -3,12 +3,12 @@
 Exploration for issue 13, not a result to quote as the package's CPU numbers: each
 configuration trains in its own process (one CPU thread, batches of 32 on the GPU)
 for the same wall-clock budget, its cosine schedule fitted into that budget after
-the first epoch (``bench_acn_gpu.TimeBudget``), seed 0, the fixed split of the
+the first epoch (``benchmarks.speed.bench_acn_gpu.TimeBudget``), seed 0, the fixed split of the
 learning-curve protocol (N = 10,000 training molecules, 10 % of them for
 validation; the 2,000 test molecules only scored). The configuration to adopt is
 chosen by validation MAE; the CPU benchmark (`bench_acn.py`) then measures it.
 
-    python3 benchmarks/ablation_acn_device.py --train-seconds 270 --out $OUT
+    python -m benchmarks.accuracy.ablation_acn_device --train-seconds 270 --out $OUT
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ import argparse
 import json
 import multiprocessing
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 #: Run in the fourth session, when the default was cloud_order=3: pinned here, so
 #: that a rerun measures the same networks. The learned-bispectrum rows of that run
-#: (``body_order=4``) left with the option (docs/benchmarks/acn.md keeps their numbers).
+#: (``body_order=4``) left with the option (the record keeps their numbers).
 _THEN = {"cloud_order": 3}
 CONFIGS = {
     "defaults": {**_THEN},
@@ -42,10 +39,10 @@ CONFIGS = {
 def run(name: str, args) -> dict:
     import numpy as np
     import torch
-    from bench_acn_gpu import TimeBudget, load
 
     from acn_sklearn import ACNRegressor
     from acn_sklearn.study.protocol import held_out_split
+    from benchmarks.speed.bench_acn_gpu import TimeBudget, load
 
     torch.set_num_threads(1)
     params = dict(CONFIGS[name])

@@ -8,10 +8,11 @@ representations rebuilt at prediction). Then, for each file, a fresh process
 loads it and predicts 3 held-out test molecules, and reports its load time,
 predict time and peak resident memory (``VmHWM``, the imports included).
 The compact model's predictions are compared with the full model's. Rows
-accumulate in ``docs/benchmarks/model_size.json`` and the report
-``docs/benchmarks/model_size.md`` is rewritten from all of them::
+accumulate in ``benchmarks/raw/model_size.json`` and the rows of the
+report that are new go to the record (``benchmarks/results.jsonl``)::
 
-    python bench_model_size.py --rows slatm:1000 fchl19:1000 slatm:10000 fchl19:10000
+    python -m benchmarks.kernels.bench_model_size \\
+        --rows slatm:1000 fchl19:1000 slatm:10000 fchl19:10000
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DOCS, held_out_split, write_report
-
 from acn_sklearn.persistence import SavedModel, save_model
 from acn_sklearn.registry import make_model
+from benchmarks.common import RAW, held_out_split, write_report
 
-RESULTS = DOCS / "model_size.json"
+RESULTS = RAW / "model_size.json"
 LABELS = {"cm": "CM", "slatm": "SLATM", "fchl19": "FCHL19"}
 N_PREDICT = 3
 
@@ -187,7 +187,7 @@ def main() -> None:
         RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
     imported = max(r["compact_imported_gib"] for r in rows)
     body = BODY.format(table=table(rows), imported=imported, goals=goals(rows))
-    write_report("model_size", "Saved kernel model size", body)
+    write_report("model_size", "Saved kernel model size", body, question="kernels")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Example
 -------
-python benchmarks/bench_acn_gpu.py                       # full QM9 on CUDA (gpu_check.sh)
-python benchmarks/bench_acn_gpu.py --device cpu --n-train 2000 --max-epochs 2   # smoke run
+python -m benchmarks.speed.bench_acn_gpu                       # full QM9 on CUDA (gpu_check.sh)
+python -m benchmarks.speed.bench_acn_gpu --device cpu --n-train 2000 --max-epochs 2   # smoke run
 
 Reads QM9 from a compact npz (``Z`` uint8, ``R`` float32 coordinates, ``y``
 U_atomization in kcal/mol; see ``gpu_check.sh``), so neither qm9pack nor its
@@ -40,10 +40,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import N_TEST, TEST_SEED, load_compact_qm9, split_indices
 from skorch.callbacks import Callback
 
 from acn_sklearn import ACNRegressor
+from benchmarks.common import N_TEST, TEST_SEED, load_compact_qm9, split_indices
 
 
 class TimeBudget(Callback):

@@ -8,7 +8,7 @@ the inverse factor (``trtri``, then column sums of squares), from LAPACK's
 eigendecomposition (``syevd``), which would serve every alpha at once. Prints one
 JSON line per method; ``--skip-eigh`` leaves out the slowest.
 
-Run: ``python benchmarks/bench_loo_linalg.py --n 10000``
+Run: ``python -m benchmarks.kernels.bench_loo_linalg --n 10000``
 """
 
 from __future__ import annotations

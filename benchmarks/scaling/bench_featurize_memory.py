@@ -7,7 +7,7 @@ peak resident memory above what the loaded data set already held, the bytes the
 stored features keep, and the time. ``--one-pass`` sizes featurize everything in
 one chunk (the behaviour before chunking).
 
-    python bench_featurize_memory.py --sizes 10000 30000 128831 --one-pass
+    python -m benchmarks.scaling.bench_featurize_memory --sizes 10000 30000 128831 --one-pass
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import subprocess
 import sys
 
-from common import write_report
+from benchmarks.common import write_report
 
 CHILD = r"""
 import json, resource, sys, time
@@ -97,6 +97,7 @@ def main():
         f"Load average at the end: {load}.\n\n"
         "| N | featurized | peak (GiB) | peak per molecule (kB) | stored per molecule (kB) "
         "| time (s) |\n|---:|---|---:|---:|---:|---:|\n" + "\n".join(rows),
+        question="scaling",
     )
 
 

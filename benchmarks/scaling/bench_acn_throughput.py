@@ -8,9 +8,9 @@ spends only gathering its mini-batches from the stored features. The gap
 between sizes, if any, shows whether the network or the memory traffic of a
 larger feature store is what slows an epoch down.
 
-Example (from ``benchmarks/``)::
+Example (from the repository root)::
 
-    PYTHONPATH=.. python bench_acn_throughput.py --sizes 10000 110000 --epochs 3
+    python -m benchmarks.scaling.bench_acn_throughput --sizes 10000 110000 --epochs 3
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import os
 import time
 
 import numpy as np
-from common import held_out_split, write_report
 
 from acn_sklearn import ACNRegressor
 from acn_sklearn.molecules import check_molecules
+from benchmarks.common import held_out_split, write_report
 
 ELEMENTS = (1, 6, 7, 8, 9)
 HEADER = (
@@ -100,7 +100,7 @@ after each size.
 |---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
-    write_report(args.tag, "ACN training throughput against N", body)
+    write_report(args.tag, "ACN training throughput against N", body, question="scaling")
 
 
 if __name__ == "__main__":

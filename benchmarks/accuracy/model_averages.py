@@ -11,7 +11,7 @@ the test set still chooses nothing.
 
 Example
 -------
-python benchmarks/model_averages.py docs/paper/results.json
+python -m benchmarks.accuracy.model_averages docs/paper/results.json
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import itertools
 import json
 
 import numpy as np
-from common import write_report
 
 from acn_sklearn.datasets import load_qm9
+from benchmarks.common import write_report
 
 
 def main() -> None:
@@ -73,7 +73,12 @@ listing their settings predicts, up to the members' seeds):
 |---|---|---|
 {chr(10).join(networks)}
 """
-    write_report("model_averages", "Pairwise averages of a learning curve's models", body)
+    write_report(
+        "model_averages",
+        "Pairwise averages of a learning curve's models",
+        body,
+        question="accuracy",
+    )
 
 
 if __name__ == "__main__":

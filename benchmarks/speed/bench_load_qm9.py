@@ -3,7 +3,7 @@
 Each run is a fresh Python process, so nothing stays in memory between runs; the
 cold runs use a new, empty cache folder each. Goals (issue 2): cold < 30 s, warm < 2 s.
 
-    python benchmarks/bench_load_qm9.py [--repeats 3]
+    python -m benchmarks.speed.bench_load_qm9 [--repeats 3]
 """
 
 import argparse
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import write_report
+from benchmarks.common import write_report
 
 TIMED = """
 import json, sys, time
@@ -58,7 +58,7 @@ def main() -> None:
             f"{max(times):.2f} | {goal} |"
         )
     print("\n".join(body))
-    write_report("load_qm9", "Loading QM9", "\n".join(body))
+    write_report("load_qm9", "Loading QM9", "\n".join(body), question="speed")
 
 
 if __name__ == "__main__":

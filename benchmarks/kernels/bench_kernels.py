@@ -8,9 +8,10 @@ against the plain qmllib path (qmllib's kernel function and scipy's ``cho_solve`
 on a training subset where the qmllib path would take too long at N.
 
 Results accumulate in a JSON file (one entry per model and N, rerun to replace),
-and every run rewrites ``docs/benchmarks/kernels.md`` from all of them.
+and every run appends the rows of its tables that are new to the record
+(``benchmarks/results.jsonl``).
 
-Run: ``python benchmarks/bench_kernels.py --models CM SLATM FCHL19 --sizes 1000 10000``
+Run: ``python -m benchmarks.kernels.bench_kernels --models CM SLATM FCHL19 --sizes 1000 10000``
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import held_out_split, machine, write_report
 from qmllib.kernels import gaussian_kernel as qml_gaussian
 from qmllib.kernels import (
     gaussian_kernel_symmetric,
@@ -35,6 +35,7 @@ from qmllib.kernels import laplacian_kernel as qml_laplacian
 from scipy.linalg import cho_factor, cho_solve
 
 from acn_sklearn import make_cm_krr, make_fchl19_krr, make_slatm_krr
+from benchmarks.common import held_out_split, machine, write_report
 
 FACTORIES = {"CM": make_cm_krr, "SLATM": make_slatm_krr, "FCHL19": make_fchl19_krr}
 #: Goals of issue 3: MAE (kcal/mol) per N, and seconds of fit + predict at N = 10,000.
@@ -190,7 +191,12 @@ def report(results):
     ]
     lines += ["", "## Parameters", ""]
     lines += [f"- {r['model']}, N = {r['n_train']:,}: `{r['params']}`" for r in rows]
-    write_report("kernels", "Kernel baselines: CM, SLATM and FCHL19 on QM9", "\n".join(lines))
+    write_report(
+        "kernels",
+        "Kernel baselines: CM, SLATM and FCHL19 on QM9",
+        "\n".join(lines),
+        question="kernels",
+    )
 
 
 def main():

@@ -10,11 +10,11 @@ the others). ACN is fitted once per target. Test MAEs are reported in the litera
 
 Every cell (kernel model and N, or ACN, N and target) is stored in a JSON file as soon as
 it is done; a rerun skips stored cells, so a subset of models and sizes can be run now
-and the rest later. ``--report-only`` rewrites ``docs/benchmarks/qm9_properties.md``
+and the rest later. ``--report-only`` records the report's new rows (``benchmarks/results.jsonl``)
 from the stored cells.
 
-Run from ``benchmarks/``:
-``../.venv/bin/python bench_qm9_properties.py --models CM SLATM FCHL19 --sizes 1000``
+Run from the repository root:
+``python -m benchmarks.properties.bench_qm9_properties --models CM SLATM FCHL19 --sizes 1000``
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import DOCS, held_out_split, machine, now, write_report
 
 from acn_sklearn import make_cm_krr, make_fchl19_krr, make_slatm_krr
 from acn_sklearn.datasets import TARGET_UNITS
 from acn_sklearn.registry import set_elements
+from benchmarks.common import RAW, held_out_split, machine, now, write_report
 
 TARGETS = ["mu", "alpha", "homo", "lumo", "gap", "r2", "zpve", "U0", "U", "H", "G", "Cv"]
 HARTREE_TO_MEV = 27211.386
@@ -43,7 +43,7 @@ KERNELS = {"CM": make_cm_krr, "SLATM": make_slatm_krr, "FCHL19": make_fchl19_krr
 MODELS = [*KERNELS, "ACN"]
 #: QM9's chemical space, declared to every model (not information about the test set).
 ELEMENTS = (1, 6, 7, 8, 9)
-RESULTS = DOCS / "qm9_properties.json"
+RESULTS = RAW / "qm9_properties.json"
 
 
 def _mae(predicted, y):
@@ -175,7 +175,7 @@ def report(results):
         for c in sorted(joint, key=lambda c: (c["n_train"], MODELS.index(c["model"]))):
             ratios = " | ".join(f"{c['loo_joint_over_best'][t]:.2f}" for t in TARGETS)
             lines.append(f"| {c['model']} | {c['n_train']:,} | {ratios} |")
-    write_report("qm9_properties", "QM9 property table", "\n".join(lines))
+    write_report("qm9_properties", "QM9 property table", "\n".join(lines), question="properties")
 
 
 def main():

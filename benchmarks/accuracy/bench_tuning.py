@@ -3,7 +3,7 @@
 Both searches see only the 1,000 training molecules of the fixed benchmark split; the
 held-out 2,000 are scored once, for the defaults and for the refitted best model.
 
-    python benchmarks/bench_tuning.py [--slatm-trials 30] [--acn-timeout 600]
+    python -m benchmarks.accuracy.bench_tuning [--slatm-trials 30] [--acn-timeout 600]
 """
 
 import argparse
@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 import optuna
-from common import held_out_split, write_report
 
 from acn_sklearn.registry import make_model
 from acn_sklearn.tuning import open_study, study_direction, tune_cv, tune_holdout
+from benchmarks.common import held_out_split, write_report
 
 
 def mae(model, X, y):
@@ -65,7 +65,7 @@ def main() -> None:
             *rows,
         ]
     )
-    write_report("tuning", "Tuning at N = 1,000: tuned against defaults", body)
+    write_report("tuning", "Tuning at N = 1,000: tuned against defaults", body, question="accuracy")
 
 
 if __name__ == "__main__":

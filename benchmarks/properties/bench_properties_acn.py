@@ -2,9 +2,10 @@
 
 Examples
 --------
-python benchmarks/bench_properties_acn.py --n-train 1000
-python benchmarks/bench_properties_acn.py --n-train 1000 --cells mu:dipole mu:extensive
-python benchmarks/bench_properties_acn.py --seeds 0 1 --cells homo:intensive homo:extensive
+python -m benchmarks.properties.bench_properties_acn --n-train 1000
+python -m benchmarks.properties.bench_properties_acn --n-train 1000 --cells mu:dipole mu:extensive
+python -m benchmarks.properties.bench_properties_acn --seeds 0 1 \\
+    --cells homo:intensive homo:extensive
 
 Every cell fits one network with the package defaults (``random_state`` one of
 ``--seeds``, 0 by default) on the
@@ -12,8 +13,8 @@ first N molecules of the benchmark's training pool and scores it on the 2,000
 test molecules, which play no part in fitting or early stopping. A cell is a
 target and a head (``mu:dipole``), or ``mulliken_charges:atomic`` for
 :class:`~acn_sklearn.ACNAtomRegressor`. Finished cells are kept in
-``docs/benchmarks/acn_heads.json`` so a rerun resumes; the report is
-``docs/benchmarks/acn_heads.md`` (or ``acn_heads_n<N>.md`` for another N).
+``benchmarks/raw/acn_heads.json`` so a rerun resumes; the report's
+new rows go to the record (``benchmarks/results.jsonl``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import time
 import warnings
 
 import numpy as np
-from common import DOCS, N_TEST, TEST_SEED, write_report
 
 from acn_sklearn import ACNAtomRegressor, ACNRegressor
 from acn_sklearn.datasets import TARGET_UNITS, load_qm9
@@ -33,6 +33,7 @@ from acn_sklearn.domain import DomainWarning
 from acn_sklearn.molecules import elements_in
 from acn_sklearn.scoring import mean_absolute_error
 from acn_sklearn.study.protocol import held_out_split
+from benchmarks.common import N_TEST, RAW, TEST_SEED, write_report
 
 CELLS = [
     "mu:dipole",
@@ -46,7 +47,7 @@ CELLS = [
 ]
 #: meV per hartree, for the orbital energies.
 MEV_PER_HARTREE = 27211.386
-RESULTS = DOCS / "acn_heads.json"
+RESULTS = RAW / "acn_heads.json"
 
 
 def run_cell(cell: str, qm9, train, test, max_epochs: int, seed: int) -> dict:
@@ -170,7 +171,7 @@ def main() -> None:
                 results.append(done[key])
     name = "acn_heads" if args.n_train == 1000 else f"acn_heads_n{args.n_train}"
     body = report(results, args.n_train) + superseded(done, args.n_train)
-    write_report(name, f"ACN property heads, N = {args.n_train:,}", body)
+    write_report(name, f"ACN property heads, N = {args.n_train:,}", body, question="properties")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ reason. The test set is only predicted: every scale is fitted on leave-one-out
 or validation molecules.
 
 Results accumulate in a JSON file (``--results``; one entry per model and N,
-rerun to replace) and every run rewrites ``docs/benchmarks/uncertainty.md`` and
-the figures ``docs/benchmarks/uncertainty_<model>_n<N>.png`` from all of them
+rerun to replace); every run appends the report's new rows to the record
+(``benchmarks/results.jsonl``) and rewrites the figures
+``docs/benchmarks/uncertainty_<model>_n<N>.png`` from all of them
 (``--models`` with no model only rewrites them).
 
-Run from ``benchmarks/``::
+Run from the repository root::
 
-    PYTHONPATH=.. ../.venv/bin/python bench_uncertainty.py --n-train 1000 \\
+    python -m benchmarks.uncertainty.bench_uncertainty --n-train 1000 \\
         --models SLATM FCHL19 ENSEMBLE --results /tmp/uncertainty.json
 """
 
@@ -39,7 +40,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from common import DOCS, held_out_split, write_report
 from scipy.stats import spearmanr
 from sklearn.neighbors import NearestNeighbors
 
@@ -50,8 +50,9 @@ from acn_sklearn.molecules import check_molecules
 from acn_sklearn.registry import set_elements
 from acn_sklearn.study.figures import plot_calibration
 from acn_sklearn.uncertainty import calibration_curve, std_scale
+from benchmarks.common import DOCS, RAW, ROOT, held_out_split, write_report
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))
 from test_domain import alkane  # the tests' zigzag alkane builder
 
 #: Straight-chain alkanes predicted out of domain: CnH2n+2 with 3n + 2 atoms.
@@ -334,7 +335,9 @@ share it should hold.
 
 {chr(10).join(figures)}
 """
-    write_report("uncertainty", "Calibrated uncertainty of every model", body)
+    write_report(
+        "uncertainty", "Calibrated uncertainty of every model", body, question="uncertainty"
+    )
 
 
 def main():
@@ -347,7 +350,7 @@ def main():
         choices=["SLATM", "FCHL19", "ENSEMBLE"],
     )
     parser.add_argument("--members", type=int, default=4)
-    parser.add_argument("--results", type=Path, default=DOCS / "uncertainty.json")
+    parser.add_argument("--results", type=Path, default=RAW / "uncertainty.json")
     parser.add_argument(
         "--acn-params", type=json.loads, default={}, help="JSON, e.g. a smoke test's"
     )

@@ -8,9 +8,9 @@ fit time, the process's system time and its minor page faults.
 
 Example
 -------
-python benchmarks/bench_malloc_trim.py --n-train 2000 --max-epochs 10 --repeats 3
+python -m benchmarks.scaling.bench_malloc_trim --n-train 2000 --max-epochs 10 --repeats 3
 
-Writes ``docs/benchmarks/dask_malloc_trim.md``. One torch thread per fit.
+Appends its table to the record (``benchmarks/results.jsonl``). One torch thread per fit.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
-from common import write_report
+
+from benchmarks.common import ROOT, write_report
 
 TRIM = {"MALLOC_TRIM_THRESHOLD_": "65536"}
 
 FIT = """
 import json, resource, time
-from common import held_out_split
+from benchmarks.common import held_out_split
 from acn_sklearn import ACNRegressor
 X, y, _, _ = held_out_split({n_train})
 before = resource.getrusage(resource.RUSAGE_SELF)
@@ -51,7 +51,7 @@ def fit_once(n_train: int, max_epochs: int, extra_env: dict) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
-        cwd=Path(__file__).parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
@@ -102,7 +102,9 @@ warns when its workers have it. To start workers without it, put
 configuration file (for instance `~/.config/dask/no-trim.yaml`, or a folder named by
 `DASK_CONFIG`).
 """
-    write_report("dask_malloc_trim", "A fixed glibc trim threshold and ACN fits", body)
+    write_report(
+        "dask_malloc_trim", "A fixed glibc trim threshold and ACN fits", body, question="scaling"
+    )
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ pool, predict the 2,000 held-out test molecules (``common.held_out_split``).
 ``m = exact`` is exact KRR (``make_cm_krr`` / ``make_slatm_krr``) with the
 Nystroem factory's fixed sigma and alpha, any number is Nystroem KRR with that
 many landmarks (``make_cm_nystroem`` / ``make_slatm_nystroem``). Representations use
-``n_jobs=2``. Rows accumulate in ``docs/benchmarks/nystroem.json`` (a rerun
-replaces its row) and the report ``docs/benchmarks/nystroem.md`` is rewritten
-from all of them, so long rows can run one command at a time::
+``n_jobs=2``. Rows accumulate in ``benchmarks/raw/nystroem.json`` (a rerun
+replaces its row) and the rows of the report that are new go to the record
+(``benchmarks/results.jsonl``), so long rows can run one command at a time::
 
-    python benchmarks/bench_nystroem.py --rows cm:10000:exact cm:10000:2000 slatm:110000:3000
+    python -m benchmarks.kernels.bench_nystroem \\
+        --rows cm:10000:exact cm:10000:2000 slatm:110000:3000
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ import contextlib
 import json
 import os
 import resource
-import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from common import DOCS, held_out_split, write_report
 
 from acn_sklearn import (
     SLATM,
@@ -37,9 +36,11 @@ from acn_sklearn import (
     make_slatm_krr,
     make_slatm_nystroem,
 )
+from benchmarks.common import RAW, held_out_split, write_report
+from benchmarks.common import command as run_command
 
 QM9_ELEMENTS = (1, 6, 7, 8, 9)
-RESULTS = DOCS / "nystroem.json"
+RESULTS = RAW / "nystroem.json"
 LABELS = {"cm": "CM", "slatm": "SLATM"}
 #: The goal at N = 110,000: fit and predict within 20 minutes and 8 GB.
 GOAL_N, GOAL_S, GOAL_BYTES = 110_000, 20 * 60, 8e9
@@ -174,7 +175,12 @@ def report(rows: list[dict]) -> None:
         f"{goals(rows)}\n\n"
         "Rows were produced by:\n\n" + "\n".join(f"- `{c}`" for c in commands)
     )
-    write_report("nystroem", "Nystroem KRR against exact KRR: accuracy, time, memory", body)
+    write_report(
+        "nystroem",
+        "Nystroem KRR against exact KRR: accuracy, time, memory",
+        body,
+        question="kernels",
+    )
 
 
 def main(argv=None):
@@ -196,12 +202,12 @@ def main(argv=None):
         model, n_train, landmarks = args.one.split(":")
         print(json.dumps(run_row(model, int(n_train), landmarks, args.cache)))
         return
-    command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+    command = run_command()
     rows = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     for spec in args.rows:
         cache = ["--cache", args.cache] if args.cache else []
         done = subprocess.run(
-            [sys.executable, __file__, "--one", spec, *cache],
+            [sys.executable, "-m", __spec__.name, "--one", spec, *cache],
             check=True,
             capture_output=True,
             text=True,

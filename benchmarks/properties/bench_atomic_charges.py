@@ -5,9 +5,11 @@ molecules), fit :func:`acn_sklearn.make_fchl19_atom_krr` (sigma and alpha by
 leave-one-out per element on the training atoms; charges shifted to sum to 0 per
 molecule) and report the test MAE over real atoms, overall and per element, beside
 the MAE of predicting each element's mean training charge. Rows accumulate in a JSON
-file; every run rewrites ``docs/benchmarks/atomic_charges.md``.
+file; every run appends the report's new rows to the record
+(``benchmarks/results.jsonl``).
 
-Run from ``benchmarks/``: ``../.venv/bin/python bench_atomic_charges.py --sizes 100 300``
+Run from the repository root:
+``python -m benchmarks.properties.bench_atomic_charges --sizes 100 300``
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import DOCS, held_out_split, machine, now, write_report
 
 from acn_sklearn import make_fchl19_atom_krr
 from acn_sklearn.scoring import mean_absolute_error
+from benchmarks.common import RAW, held_out_split, machine, now, write_report
 
 SYMBOLS = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F"}
 
@@ -75,13 +77,18 @@ def report(results):
             f"| {r['n_train']:,} | {r['mae']:.4f} | {r['element_mean_mae']:.4f} | {elements} | "
             f"{r['max_abs_total_charge']:.1e} | {r['fit_s']:.0f} | {r['load_average'][0]:.1f} |"
         )
-    write_report("atomic_charges", "Mulliken charges by FCHL19 atomic KRR", "\n".join(lines))
+    write_report(
+        "atomic_charges",
+        "Mulliken charges by FCHL19 atomic KRR",
+        "\n".join(lines),
+        question="properties",
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 300])
-    parser.add_argument("--results", type=Path, default=DOCS / "atomic_charges.json")
+    parser.add_argument("--results", type=Path, default=RAW / "atomic_charges.json")
     args = parser.parse_args()
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     print(machine(), flush=True)

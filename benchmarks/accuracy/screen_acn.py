@@ -2,8 +2,10 @@
 
 Example
 -------
-python benchmarks/screen_acn.py --n-train 1000 --workers 15 --data .gpu-data/qm9_U_atomization.npz
-python benchmarks/screen_acn.py --configs defaults gaussian --seeds 0 --n-train 200 --workers 2
+python -m benchmarks.accuracy.screen_acn --n-train 1000 --workers 15 \\
+    --data .gpu-data/qm9_U_atomization.npz
+python -m benchmarks.accuracy.screen_acn --configs defaults gaussian --seeds 0 \\
+    --n-train 200 --workers 2
 
 Every candidate is fitted once per seed on the fixed held-out split of
 ``bench_acn.py`` (test seed 0, repeat 0), one torch thread per fit, ``--workers``
@@ -64,7 +66,7 @@ _DATA: dict = {}
 
 def _load(data: Path | None, n_train: int):
     """Training and test molecules of the fixed split, from an npz or from qm9pack."""
-    from common import N_TEST, TEST_SEED, held_out_split, load_compact_qm9, split_indices
+    from benchmarks.common import N_TEST, TEST_SEED, held_out_split, load_compact_qm9, split_indices
 
     if data is None:
         return held_out_split(n_train)

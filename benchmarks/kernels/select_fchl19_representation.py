@@ -5,9 +5,10 @@ and training size N of the fixed QM9 split: fit ``make_fchl19_krr`` with the
 representation changed and ``krr__sigma="auto", krr__alpha="auto"``, and record the
 closed-form leave-one-out MAE at the chosen sigma and alpha. The test molecules are
 never loaded into the model. Results accumulate in a JSON file; every run rewrites
-``docs/benchmarks/fchl19_representation.md``.
+the record (``benchmarks/results.jsonl``).
 
-Run: ``python benchmarks/select_fchl19_representation.py --n 1000 --settings '{}' '{"rcut": 5.0}'``
+Run: ``python -m benchmarks.kernels.select_fchl19_representation --n 1000
+--settings '{}' '{"rcut": 5.0}'``
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import os
 import time
 from pathlib import Path
 
-from common import held_out_split, write_report
-
 from acn_sklearn import make_fchl19_krr
+from benchmarks.common import held_out_split, write_report
 
 
 def loo(n_train, settings, cache):
@@ -72,7 +72,7 @@ def report(results):
             f"{r['load_average'][0]:.1f} |"
         )
     title = "FCHL19 representation parameters by leave-one-out"
-    write_report("fchl19_representation", title, "\n".join(lines))
+    write_report("fchl19_representation", title, "\n".join(lines), question="kernels")
 
 
 def main():

@@ -5,7 +5,7 @@ fixed split, then predicts the 2,000 test molecules twice: with the densities
 stored as float16 (the package's storage) and as float32. The network is the
 same, so every difference is the storage's rounding.
 
-    python bench_density_precision.py --n-train 1000
+    python -m benchmarks.scaling.bench_density_precision --n-train 1000
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import argparse
 
 import numpy as np
 import torch
-from common import held_out_split, write_report
 
 import acn_sklearn.acn._data as data
 from acn_sklearn import ACNRegressor
+from benchmarks.common import held_out_split, write_report
 
 
 def main():
@@ -54,6 +54,7 @@ with the densities stored either way. Load average at the end: {load}.
 Predictions are float32 sums of about 2,000 kcal/mol, whose own rounding step is
 2.4e-4 kcal/mol.
 """,
+        question="scaling",
     )
 
 

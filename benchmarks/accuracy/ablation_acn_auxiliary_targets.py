@@ -6,9 +6,9 @@ test MAE of every target. Auxiliary targets are scaled by 1e-3 before fitting: t
 standardises every target, so training is unchanged, while ``valid_mae`` (the mean of
 the outputs' MAEs, which early stopping follows) is then U_atomization's almost alone.
 
-Example (from ``benchmarks/``)::
+Example (from the repository root)::
 
-    PYTHONPATH=.. python ablation_acn_auxiliary_targets.py U_atomization,zpve,Cv,alpha 10000
+    python -m benchmarks.accuracy.ablation_acn_auxiliary_targets U_atomization,zpve,Cv,alpha 10000
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import sys
 import time
 
 import numpy as np
-from common import held_out_split
 
 from acn_sklearn import ACNRegressor
+from benchmarks.common import held_out_split
 
 AUXILIARY_SCALE = 1e-3
 

@@ -10,9 +10,10 @@ anything is timed, so the times compare the kernel regressions; the generation
 time is reported apart. The test set is only predicted.
 
 Results accumulate in a JSON file (one entry per model and N, rerun to replace);
-every run rewrites ``docs/benchmarks/kernels_loo.md`` from all of them.
+every run appends the rows of its tables that are new to the record
+(``benchmarks/results.jsonl``).
 
-Run: ``python benchmarks/bench_kernels_loo.py --models CM SLATM FCHL19 --sizes 1000 10000``
+Run: ``python -m benchmarks.kernels.bench_kernels_loo --models CM SLATM FCHL19 --sizes 1000 10000``
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import held_out_split, machine, write_report
 
 from acn_sklearn import make_cm_krr, make_fchl19_krr, make_slatm_krr
+from benchmarks.common import held_out_split, machine, write_report
 
 FACTORIES = {"CM": make_cm_krr, "SLATM": make_slatm_krr, "FCHL19": make_fchl19_krr}
 #: Goals of issue 18: test MAE (kcal/mol) per N, and the cost of "auto" in single fits.
@@ -110,7 +111,12 @@ def report(results):
         candidates = zip(*r["candidates"].values(), strict=True)
         pairs = ", ".join(f"({s:.4g}, {a:.2g}): {m:.3f}" for s, a, m in candidates)
         lines.append(f"- {r['model']}, N = {r['n_train']:,}: (sigma, alpha): LOO MAE {pairs}")
-    write_report("kernels_loo", "Kernel hyperparameters by leave-one-out", "\n".join(lines))
+    write_report(
+        "kernels_loo",
+        "Kernel hyperparameters by leave-one-out",
+        "\n".join(lines),
+        question="kernels",
+    )
 
 
 def main():

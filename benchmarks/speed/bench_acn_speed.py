@@ -2,9 +2,9 @@
 
 Example
 -------
-python benchmarks/bench_acn_speed.py --n-train 10000 --n-predict 20000
+python -m benchmarks.speed.bench_acn_speed --n-train 10000 --n-predict 20000
 
-Writes ``docs/benchmarks/acn_speed.md``. Timings use one torch thread (the
+Appends its tables to the record (``benchmarks/results.jsonl``). Timings use one torch thread (the
 estimator's default ``n_jobs=None``).
 """
 
@@ -16,13 +16,13 @@ import time
 
 import numpy as np
 import torch
-from common import held_out_split, write_report
 from e3nn import o3
 
 from acn_sklearn import ACNRegressor
 from acn_sklearn.acn._geometry import atom_densities, neighbour_pairs, radial_basis
 from acn_sklearn.acn._potentials import many_body_potentials
 from acn_sklearn.molecules import check_molecules
+from benchmarks.common import held_out_split, write_report
 
 RADIUS, CLOUD_ORDER, N_RADIAL = 3.0, 4, 12  # the defaults
 ELEMENTS = np.array([1, 6, 7, 8, 9])
@@ -136,7 +136,7 @@ def main():
         f"\nLoad average (1 min) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f}"
         " on 2 cores shared with other jobs; above 1 means this run competed for them.\n"
     )
-    write_report("acn_speed", "ACNRegressor speed", body)
+    write_report("acn_speed", "ACNRegressor speed", body, question="speed")
     print(body)
 
 

@@ -4,9 +4,10 @@ Only QM9 training molecules are used: the first ``--n`` molecules of the benchma
 training pool (``held_out_split``), never its test set. For each representation the
 kernel between all ``n`` molecules is built once per sigma (a kernel value does not
 depend on the fold), then every fold, alpha and baseline is solved by Cholesky on
-sub-blocks of it. The result table goes to ``docs/benchmarks/kernels_selection.md``.
+sub-blocks of it. The result table goes to the record
+(``benchmarks/results.jsonl``).
 
-Run: ``python benchmarks/select_kernel_hyperparameters.py --n 4000``
+Run: ``python -m benchmarks.kernels.select_kernel_hyperparameters --n 4000``
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import held_out_split, write_report
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from sklearn.model_selection import KFold
 
@@ -25,6 +25,7 @@ from acn_sklearn.kernel_ridge._kernels import gaussian_kernel, laplacian
 from acn_sklearn.kernel_ridge._local import local_gaussian_kernel
 from acn_sklearn.molecules import element_baseline, element_counts, elements_in
 from acn_sklearn.pipelines import make_cm_krr, make_fchl19_krr, make_slatm_krr
+from benchmarks.common import held_out_split, write_report
 
 #: Sigma grids; a first run over wider grids (CM 500-32,000, SLATM 125-4,000, FCHL19
 #: 1-32; mean or no baseline) found its optima inside these.
@@ -81,7 +82,12 @@ def report(sections):
         sections, key=lambda key: (list(GRIDS).index(key.split("/")[0]), int(key.split("/")[1]))
     )
     lines = intro + [line for key in order for line in sections[key]]
-    write_report("kernels_selection", "Kernel models: hyperparameter selection", "\n".join(lines))
+    write_report(
+        "kernels_selection",
+        "Kernel models: hyperparameter selection",
+        "\n".join(lines),
+        question="kernels",
+    )
 
 
 def main():
