@@ -89,18 +89,27 @@ def load_config(name: str) -> dict:
 
 
 def revision() -> str:
-    """The git revision of the source tree, ``-dirty`` when tracked files are modified."""
+    """The git commit of the source tree ("unknown" outside a git checkout).
+
+    ``-dirty`` is appended when tracked files differ from the commit, other than what
+    runs write (:data:`OWN_OUTPUTS`).
+    """
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        commit = git("rev-parse", "--short=12", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", *OWN_OUTPUTS)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return done.stdout.strip()
+    return commit + ("-dirty" if changed else "")
+
+
+#: What runs write, left out of the dirty check of :func:`revision`.
+OWN_OUTPUTS = (":!benchmarks/results.jsonl", ":!benchmarks/predictions", ":!docs/benchmarks")
 
 
 def command() -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.common import CONFIGS, RECORD, RECORD_KEYS
+import benchmarks.common
+from benchmarks.common import CONFIGS, RECORD, RECORD_KEYS, write_report
 from benchmarks.make_pages import DECISIONS, PAGES, QUESTIONS, pages, read_record, report_of
 
 ROOT = Path(__file__).parents[1]
@@ -73,3 +74,19 @@ def test_benchmark_links_of_the_docs_name_a_page_or_a_record_row(record):
     for path in [*ROOT.glob("docs/*.rst"), ROOT / "README.md"]:
         for name in re.findall(r":benchmark:`([^`]+)`", path.read_text()):
             assert name in known, f"{path.name}: :benchmark:`{name}`"
+
+
+def test_a_report_appends_its_new_table_rows_once(tmp_path, monkeypatch):
+    """Scripts that accumulate results print every earlier row again: recorded once."""
+    monkeypatch.setattr(benchmarks.common, "RECORD", tmp_path / "results.jsonl")
+    benchmarks.common.RECORD.touch()
+    body = "Text.\n\n| model | **MAE** |\n|---|---|\n| CM | **6.0** |\n"
+    write_report("demo", "Demo", body, question="kernels")
+    write_report("demo", "Demo", body + "| SLATM | 0.82 |\n", question="kernels")
+    rows = [json.loads(line) for line in benchmarks.common.RECORD.read_text().splitlines()]
+    assert [(r["id"], r["metrics"]) for r in rows] == [
+        ("demo-1-1", {"model": "CM", "MAE": "6.0"}),
+        ("demo-1-2", {"model": "SLATM", "MAE": "0.82"}),
+    ]
+    assert list(rows[0])[: len(RECORD_KEYS)] == list(RECORD_KEYS)
+    assert rows[0]["command"].startswith("python")
