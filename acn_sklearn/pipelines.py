@@ -4,7 +4,7 @@ SLATM and FCHL19 choose their kernel's sigma and alpha from the training data
 itself, by closed-form leave-one-out (``sigma="auto", alpha="auto"``), so each is
 at its best at every N; CM keeps the values 5-fold cross-validation chose at
 N = 4,000, which leave-one-out reproduces at every N for several times the cost
-(``docs/benchmarks/kernels_loo.md``, ``docs/benchmarks/kernels_selection.md``).
+(``docs/benchmarks/kernels.md``).
 Neither ever looks at a test set. Every parameter stays
 reachable by its nested name (``krr__sigma``, ``cm__sorting``, ``slatm__rcut``...),
 so ``GridSearchCV`` and Optuna searches work as for any sklearn pipeline.
@@ -249,7 +249,7 @@ def make_cm_krr(**params) -> ElementBaselinePipeline:
         the training molecules) and ``krr``:
         ``KernelRidgeRegressor(kernel="laplacian", sigma=4000, alpha=1e-8)``,
         after the per-element baseline (the cross-validated choices are in
-        ``docs/benchmarks/kernels_selection.md``).
+        ``docs/benchmarks/kernels.md``).
 
     Examples
     --------
@@ -283,7 +283,7 @@ def make_slatm_krr(**params) -> ElementBaselinePipeline:
         ``KernelRidgeRegressor(kernel="gaussian", sigma="auto", alpha="auto",
         baseline=None)``, after the per-element baseline: sigma and alpha are
         chosen by leave-one-out on the training molecules (the chosen values
-        are ``model[-1].sigma_`` and ``alpha_``; ``docs/benchmarks/kernels_loo.md``).
+        are ``model[-1].sigma_`` and ``alpha_``; ``docs/benchmarks/kernels.md``).
     """
     model = ElementBaselinePipeline(
         [
@@ -314,11 +314,11 @@ def make_fchl19_krr(**params) -> ElementBaselinePipeline:
         alpha="auto", baseline=None)``, after the per-element baseline. The
         cutoffs of 4.5 A (qmllib's default is 8) won a leave-one-out comparison
         on training molecules at N = 1,000 and 10,000
-        (``docs/benchmarks/fchl19_representation.md``); sigma and alpha are
+        (``docs/benchmarks/kernels.md``); sigma and alpha are
         chosen by leave-one-out at every fit. The local kernel sums
         atomic contributions, so it models the extensive part of the energy
         itself; subtracting only the mean instead of the element baseline
-        measured much worse (``docs/benchmarks/kernels_selection.md``).
+        measured much worse (``docs/benchmarks/kernels.md``).
     """
     model = ElementBaselinePipeline(
         [
@@ -371,7 +371,7 @@ def make_cm_nystroem(**params) -> ElementBaselinePipeline:
 
     :func:`make_cm_krr`'s model with the subset-of-regressors approximation: fit
     memory O(m^2) instead of O(N^2), so N can be all of QM9 (see
-    ``docs/benchmarks/nystroem.md`` for its accuracy and cost against exact KRR).
+    ``docs/benchmarks/kernels.md`` for its accuracy and cost against exact KRR).
 
     Parameters
     ----------
@@ -416,7 +416,7 @@ def make_slatm_nystroem(**params) -> ElementBaselinePipeline:
 
     :func:`make_slatm_krr`'s model with the subset-of-regressors approximation:
     fit memory O(m^2) instead of O(N^2), and SLATM vectors generated block by
-    block instead of all at once (see ``docs/benchmarks/nystroem.md``).
+    block instead of all at once (see ``docs/benchmarks/kernels.md``).
 
     Parameters
     ----------

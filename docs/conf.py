@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from pathlib import Path
 
 from docutils import nodes
@@ -116,20 +117,47 @@ class IfMissing(IfExists):
     render_when_present = False
 
 
-def benchmark_role(name, rawtext, text, lineno, inliner, options=None, content=()):
-    """``:benchmark:`kernels_selection``` links docs/benchmarks/kernels_selection.md.
+def _benchmark_pages() -> dict[str, str]:
+    """What ``:benchmark:`` accepts, and the page each one links.
 
-    Benchmark pages are written by the scripts in benchmarks/ and added as they are
-    run; until a page exists the role renders its name as plain text (with a note)
-    instead of breaking the build with an unknown-document warning.
+    A page of docs/benchmarks (``accuracy``, ``decisions`` ...) links itself; a record
+    id of benchmarks/results.jsonl, or the name of the report a row came from
+    (``kernels_loo``), links the page of its question.
+    """
+    sys.path.insert(0, str(HERE.parent))
+    from benchmarks.make_pages import read_record, report_of
+
+    pages = {path.stem: path.stem for path in (HERE / "benchmarks").glob("*.md")}
+    for row in read_record():
+        pages.setdefault(row["id"], row["question"])
+        pages.setdefault(report_of(row), row["question"])
+    return pages
+
+
+BENCHMARK_PAGES = _benchmark_pages()
+
+
+def benchmark_role(name, rawtext, text, lineno, inliner, options=None, content=()):
+    """``:benchmark:`kernels_loo``` links the benchmark page that holds that name.
+
+    The name is a page of docs/benchmarks, shown with its title, or a record id or
+    report name of the results record, shown as the name and linked to the page of
+    its question (see ``_benchmark_pages``). Any other name is an error, so a link
+    cannot outlive its page or row.
     """
     env = inliner.document.settings.env
-    path = HERE / "benchmarks" / f"{text}.md"
-    env.note_dependency(str(path))
-    if path.exists():
-        doc_role, _ = roles.role("doc", inliner.language, lineno, inliner.reporter)
-        return doc_role("doc", rawtext, f"/benchmarks/{text}", lineno, inliner, options or {}, [])
-    return [nodes.emphasis(text=f"{text} (benchmark page not yet written)")], []
+    env.note_dependency(str(HERE.parent / "benchmarks" / "results.jsonl"))
+    page = BENCHMARK_PAGES.get(text)
+    if page is None:
+        message = inliner.reporter.error(
+            f"benchmark {text!r} is neither a page of docs/benchmarks nor a record id or "
+            "report of benchmarks/results.jsonl",
+            line=lineno,
+        )
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    target = f"/benchmarks/{page}" if page == text else f"{text} </benchmarks/{page}>"
+    doc_role, _ = roles.role("doc", inliner.language, lineno, inliner.reporter)
+    return doc_role("doc", rawtext, target, lineno, inliner, options or {}, [])
 
 
 def _skip_foreign_members(app, what, name, obj, skip, options):

@@ -207,13 +207,13 @@ def test_molecules_are_validated_once_per_fit_and_predict(make, qm9_subset, vali
 # Every factory default the benchmarks chose, pinned by value (issue 31): a silently changed
 # default moves the chosen sigma and the predictions by kcal/mol and no other test notices.
 # Evidence: CM sigma 4000 / alpha 1e-8 and the element baseline won 5-fold CV at N = 4,000
-# (docs/benchmarks/kernels_selection.md: alpha 1e-10 to 1e-4 tie at 8.587); SLATM and FCHL19
-# choose sigma and alpha by leave-one-out at every fit ("auto", docs/benchmarks/kernels_loo.md:
+# (docs/benchmarks/kernels.md: alpha 1e-10 to 1e-4 tie at 8.587); SLATM and FCHL19
+# choose sigma and alpha by leave-one-out at every fit ("auto", docs/benchmarks/kernels.md:
 # 0.820 and 0.579 kcal/mol at N = 10,000); FCHL19 cutoffs 4.5 A won the leave-one-out
-# comparison of representations (docs/benchmarks/fchl19_representation.md: 1.791 against
+# comparison of representations (docs/benchmarks/kernels.md: 1.791 against
 # 2.300 for qmllib's 8 A), the other FCHL19 and the SLATM parameters are qmllib's defaults;
 # the landmark models use the exact models' kernels, 4,000 landmarks and seed 0
-# (docs/benchmarks/nystroem.md, commit e1edb73), SLATM's sigma 500 the CV value before
+# (docs/benchmarks/kernels.md, commit e1edb73), SLATM's sigma 500 the CV value before
 # leave-one-out; the local kernel's KRR subtracts nothing itself (baseline=None), the element
 # baseline of the pipeline (baseline="auto") doing that (kernels_selection.md).
 _CM = {"size": 29, "sorting": "row-norm", "elements": None}

@@ -68,9 +68,8 @@ class ACNRegressor(ACNBase):
     radial_basis : {"bessel", "gaussian"}, default="bessel"
         The spherical Bessel functions ``sin(k pi r / radius) / r`` times a
         polynomial envelope (as in DimeNet, NequIP and MACE), or Gaussians
-        centred evenly on ``[0, radius]`` times a cosine envelope (the default
-        before the Bessel functions measured better on QM9; see
-        ``docs/benchmarks/acn.md``).
+        centred evenly on ``[0, radius]`` times a cosine envelope (which
+        measured worse on QM9; see ``docs/benchmarks/decisions.md``).
     embedding_dim : int, default=24
         Atom-type embedding size.
     cloud_channels : int, default=48
@@ -105,7 +104,7 @@ class ACNRegressor(ACNBase):
     lr : float, default=3e-3
         Learning rate of the optimizer: by default AdamW with decoupled weight
         decay ``optimizer__weight_decay=0.1``, which measured better than Adam
-        without it at N = 1,000 and 10,000 (``docs/benchmarks/acn.md``). Pass
+        without it at N = 1,000 and 10,000 (``docs/benchmarks/decisions.md``). Pass
         ``optimizer`` (a ``torch.optim`` class) to use another; its
         ``optimizer__`` parameters then start from that class's defaults.
     batch_size : int, default=32
@@ -114,7 +113,7 @@ class ACNRegressor(ACNBase):
         Most epochs a fit runs. With the default schedule a fit at N = 10,000
         runs all of them, the last ones at a learning rate near zero where the
         validation MAE still improves (500 against 300 epochs measured 3.9 %
-        better over four seeds, ``docs/benchmarks/acn.md``).
+        better over four seeds, ``docs/benchmarks/decisions.md``).
     patience : int, default=60
         Early stopping: epochs without a better validation MAE before training
         stops; the best weights are restored.
@@ -205,7 +204,7 @@ class ACNRegressor(ACNBase):
     ``radial_basis="gaussian"`` (the paper's code used 4 cosines) with
     ``criterion=torch.nn.MSELoss, optimizer=torch.optim.Adam, lr=5e-4,
     batch_size=72``. The defaults differ where that measured better on QM9 (see
-    ``docs/benchmarks/acn.md``): atom-wise sum pooling on top of a per-element
+    ``docs/benchmarks/decisions.md``): atom-wise sum pooling on top of a per-element
     linear baseline, degrees 0-3 (``cloud_order=4``), 48 cloud channels on 12
     Bessel radial functions, L1 loss, AdamW with weight decay 0.1.
 

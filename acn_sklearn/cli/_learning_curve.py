@@ -56,7 +56,7 @@ def _warn_if_malloc_trims(client) -> None:
 
     Any ``MALLOC_TRIM_THRESHOLD_`` switches off glibc's adaptive mmap threshold, so every
     batch tensor above 128 KiB is mapped and unmapped again: a network fits 1.7-2x slower,
-    most of the extra time spent in page faults (docs/benchmarks/dask_malloc_trim.md).
+    most of the extra time spent in page faults (docs/benchmarks/scaling.md).
     """
     trims = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
     trimming = sorted(worker for worker, value in trims.items() if value is not None)

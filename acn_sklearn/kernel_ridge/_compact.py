@@ -5,7 +5,7 @@ molecules, which dwarf everything else it holds (SLATM at N = 10,000: 957 MB of
 float64). :func:`compact_pipeline` swaps a fitted pipeline's regressor for a
 :class:`CompactKernelRidge`, which rebuilds those representations block by block
 at each prediction: the same predictions and a memory footprint of a few MB plus
-one block (``docs/benchmarks/model_size.md``). :func:`acn_sklearn.persistence.save_model`
+one block (``docs/benchmarks/kernels.md``). :func:`acn_sklearn.persistence.save_model`
 saves a kernel model this way when given its training molecules.
 """
 

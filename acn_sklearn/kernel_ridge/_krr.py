@@ -53,7 +53,7 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         samples (between atoms of the same element for ``"local_gaussian"``)
         times ``2**k``, k from 1 to 7 (Gaussian), 0 to 6 (Laplacian) or 1 to
         4 (local), in steps of 1/2: wide kernels, where the optima of molecular
-        representations lie on QM9 (benchmarks/kernels_loo.md); for other data
+        representations lie on QM9 (docs/benchmarks/kernels.md); for other data
         pass candidates.
     alpha : float, "auto" or array-like of float, default=1e-8
         Regularization strength lambda added to the kernel's diagonal.

@@ -11,7 +11,7 @@ from the Cholesky factor: ``[G^-1]_ii`` is the squared norm of column i of
 ``L^-1``. At N = 10,000 on 2 cores, ``trtri`` and the column sums took 15.6 s
 where LAPACK's ``potri`` (the whole inverse) took 17.7 s, after a 12 s
 ``potrf``; the eigendecomposition that would serve every alpha at once took
-over 100 s (docs/benchmarks/kernels_loo_notes.md). Each (sigma, alpha)
+over 100 s (docs/benchmarks/kernels.md). Each (sigma, alpha)
 candidate therefore costs one Cholesky factorisation and one triangular
 inverse.
 

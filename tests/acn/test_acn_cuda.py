@@ -1,7 +1,7 @@
 """ACNRegressor on a CUDA GPU: fitting, moving a fitted model, CPU agreement.
 
 All tests here carry the ``gpu`` marker (``pytest -m gpu``) and are skipped
-on machines without CUDA; ``benchmarks/gpu_check.sh`` runs them on one.
+on machines without CUDA; ``benchmarks/speed/gpu_check.sh`` runs them on one.
 """
 
 import copy

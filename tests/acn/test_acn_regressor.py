@@ -470,7 +470,7 @@ def test_density_scale_summed_in_chunks_equals_one_pass():
 def test_stacks_with_a_kernel_model(qm9_subset, tiny):
     """A network and a kernel pipeline inside sklearn's StackingRegressor: each is
     cloned and fitted on cross-validation folds, and the final estimator combines
-    their predictions (the kind of model average of docs/benchmarks/model_averages.md)."""
+    their predictions (the kind of model average of docs/benchmarks/accuracy.md)."""
     from sklearn.ensemble import StackingRegressor
     from sklearn.linear_model import LinearRegression
 
