@@ -376,7 +376,7 @@ def test_a_fit_that_runs_out_of_memory_is_skipped_not_raised(qm9_subset):
         ({"sigma": 2.0, "alpha": 1e-8}, 1),
         ({"sigma": "auto", "alpha": "auto"}, 2),
         ({"sigma": [1.0, 2.0], "alpha": 1e-8}, 2),
-        ({"kernel": "local_gaussian", "sigma": "auto", "alpha": "auto"}, 8),
+        ({"kernel": "local_gaussian", "sigma": "auto", "alpha": "auto"}, 2),
     ],
 )
 def test_kernel_memory_counts_the_matrices_a_fit_holds(params, n_matrices):
