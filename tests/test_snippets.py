@@ -281,6 +281,9 @@ def _run(snippet: Snippet, path: str, namespace: dict) -> None:
     exec(compile(ast.fix_missing_locations(tree), where, "exec"), namespace)
 
 
+# About 110 s for all files at a load of 8 on 2 cores (quickstart 68 s: its kernel
+# models and the 20 fits of its grid search), above the minute of a fast test.
+@pytest.mark.slow
 @pytest.mark.parametrize("path", FILES)
 def test_snippets_run(path, small_world):
     found = snippets(path)
