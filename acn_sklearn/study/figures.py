@@ -1,28 +1,81 @@
 """Figures 4 and 5 of the paper from learning-curve cells, and calibration figures.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects and saved directly,
-without pyplot: no global matplotlib state (backend, current figure) changes.
+without pyplot: no global matplotlib state (backend, current figure) changes. A
+model has one colour in every figure (:func:`model_colour`).
 """
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from matplotlib import colormaps
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from ..registry import CATALOGUE, parse_model_spec
 from .analysis import fit_power_law, summarise
 from .learning_curve import Cell
 from .peers import Peer
 
-__all__ = ["plot_calibration", "plot_learning_curves", "plot_parity"]
+__all__ = ["PALETTE", "model_colour", "plot_calibration", "plot_learning_curves", "plot_parity"]
 
 #: A power law is fitted only through at least this many training-set sizes.
 MIN_SIZES_FOR_FIT = 3
 
 _PLAIN = FuncFormatter(lambda value, _: f"{value:,.10g}")
+
+#: One colour per catalogue model, in :data:`acn_sklearn.registry.CATALOGUE` order:
+#: matplotlib's ten ``tab10`` colours, then the lighter halves of ``tab20``.
+PALETTE = tuple(
+    to_hex(c) for c in colormaps["tab20"].colors[0::2] + colormaps["tab20"].colors[1::2]
+)
+#: Colours of names that are no catalogue model (e.g. the methods of a calibration
+#: figure), chosen by a checksum of the name so that they too never change.
+_OTHER = tuple(to_hex(c) for c in colormaps["Dark2"].colors)
+#: Variants of a model (``"acn:radius=4"``) share its hue, mixed with black (< 0)
+#: or white (> 0) by one of these shares.
+_SHADES = (-0.6, 0.6, -0.45, 0.45, -0.3, 0.3, -0.15, 0.15)
+
+
+def model_colour(model: str) -> str:
+    """The colour of a model in every figure, the same in every run.
+
+    Parameters
+    ----------
+    model : str
+        A model spec (``"slatm"``, ``"acn:radius=4"``) or a catalogue label
+        (``"SLATM"``); any other name gets a fixed colour of its own.
+
+    Returns
+    -------
+    str
+        A ``#rrggbb`` colour: the catalogue model's :data:`PALETTE` entry; for a
+        spec with parameters, a darker or lighter shade of it chosen by a checksum
+        of the parameters (two variants may rarely share a shade; their legend
+        entries tell them apart).
+
+    Examples
+    --------
+    >>> from acn_sklearn.study.figures import model_colour
+    >>> model_colour("cm"), model_colour("CM")
+    ('#1f77b4', '#1f77b4')
+    """
+    labels = {entry.label: name for name, entry in CATALOGUE.items()}
+    try:
+        name, params = parse_model_spec(labels.get(model, model))
+    except ValueError:
+        return _OTHER[zlib.crc32(model.encode()) % len(_OTHER)]
+    base = PALETTE[list(CATALOGUE).index(name) % len(PALETTE)]
+    if not params:
+        return base
+    share = _SHADES[zlib.crc32(repr(sorted(params.items())).encode()) % len(_SHADES)]
+    target = 1.0 if share > 0 else 0.0
+    return to_hex([c + abs(share) * (target - c) for c in to_rgb(base)])
 
 
 def plot_learning_curves(
@@ -72,13 +125,15 @@ def _learning_curve_figure(cells, unit, subtitle, peers):
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == model and r["repeats"]]
         skipped = [r for r in rows if r["model"] == model and not r["repeats"]]
+        color = model_colour(model)
         if not mine:
-            ax.plot([], [], ls="", marker="x", label=f"{model}{_skip_note(skipped)}")
+            ax.plot([], [], ls="", marker="x", color=color, label=f"{model}{_skip_note(skipped)}")
             continue
         n = np.array([r["n_train"] for r in mine])
         mae = np.array([r["mae"] for r in mine])
-        line = ax.errorbar(n, mae, yerr=[r["mae_std"] for r in mine], marker="o", ls="", capsize=3)
-        color, label = line[0].get_color(), model
+        yerr = [r["mae_std"] for r in mine]
+        line = ax.errorbar(n, mae, yerr=yerr, marker="o", ls="", capsize=3, color=color)
+        label = model
         if len(n) >= MIN_SIZES_FOR_FIT:
             a, b = fits[model] = fit_power_law(n, mae)
             grid = np.geomspace(n.min(), n.max(), 50)
@@ -129,10 +184,12 @@ def plot_parity(
 ) -> list[dict]:
     """Figure 5: predicted against reference, and the error itself, for every model.
 
-    Left, the parity plot; right, the error against the reference value, where
-    errors of a few units stay visible on a scale of thousands. The largest
-    errors of the best model (lowest MAE) are numbered on both panels and listed
-    under them, so labels never pile up or leave the figure.
+    Left, the parity plot of all models; right, one small panel per model (best
+    first, each on its own error scale) with its error against the reference
+    value, so that no model's points hide another's and errors of a few units
+    stay visible on a scale of thousands. The largest errors of the best model
+    (lowest MAE) are numbered on its panels and listed under them, so labels
+    never pile up or leave the figure.
 
     Parameters
     ----------
@@ -151,15 +208,36 @@ def plot_parity(
         The best model's largest errors, largest first: SMILES, formula,
         reference, prediction, error.
     """
+    fig, outliers = _parity_figure(cells, y_test, X_test, smiles, unit, n_outliers, subtitle)
+    fig.savefig(path, dpi=120)
+    return outliers
+
+
+def _parity_figure(cells, y_test, X_test, smiles, unit, n_outliers=5, subtitle=""):
+    """Figure 5 drawn, and the best model's largest errors."""
     reference = np.asarray(y_test).reshape(len(y_test), -1)[:, 0]
-    best = min(cells, key=lambda c: c.mae)
-    fig = Figure(figsize=(10, 5.8))
-    parity, residual = fig.subplots(1, 2)
-    for cell in sorted(cells, key=lambda c: -c.mae):  # the best model drawn last, on top
+    ranked = sorted(cells, key=lambda c: c.mae)
+    best = ranked[0]
+    fig = Figure(figsize=(10, max(5.8, 1.2 * len(ranked) + 2.5)))
+    grid = fig.add_gridspec(len(ranked), 2)
+    parity = fig.add_subplot(grid[:, 0])
+    residuals = []
+    for row, cell in enumerate(ranked):
+        residual = fig.add_subplot(grid[row, 1], sharex=residuals[0] if residuals else None)
         prediction = np.asarray(cell.predictions).reshape(len(y_test), -1)[:, 0]
         label = f"{cell.model}: MAE {cell.mae:.3g}"
-        parity.scatter(reference, prediction, s=3, alpha=0.5, label=label)
-        residual.scatter(reference, prediction - reference, s=3, alpha=0.5, label=label)
+        colour = model_colour(cell.model)
+        residual.scatter(reference, prediction - reference, s=3, color=colour, label=label)
+        residual.axhline(0.0, color="black", lw=0.8)
+        residual.set_title(label, fontsize=8, loc="left", color=colour)
+        residual.tick_params(labelsize=7, labelbottom=row == len(ranked) - 1)
+        residuals.append(residual)
+    for cell in reversed(ranked):  # the best model drawn last, on top
+        prediction = np.asarray(cell.predictions).reshape(len(y_test), -1)[:, 0]
+        label = f"{cell.model}: MAE {cell.mae:.3g}"
+        parity.scatter(
+            reference, prediction, s=3, alpha=0.5, color=model_colour(cell.model), label=label
+        )
     prediction = np.asarray(best.predictions).reshape(len(y_test), -1)[:, 0]
     error = prediction - reference
     worst = np.argsort(-np.abs(error))[:n_outliers]
@@ -174,13 +252,13 @@ def plot_parity(
         for i in worst
     ]
     for rank, i in enumerate(worst, start=1):
-        for ax, value in ((parity, prediction[i]), (residual, error[i])):
+        for ax, value in ((parity, prediction[i]), (residuals[0], error[i])):
             ax.annotate(str(rank), (reference[i], value), fontsize=8, fontweight="bold")
     low, high = reference.min(), reference.max()
     parity.plot([low, high], [low, high], color="black", lw=0.8)
-    residual.axhline(0.0, color="black", lw=0.8)
     parity.set(xlabel=f"reference ({unit})", ylabel=f"predicted ({unit})")
-    residual.set(xlabel=f"reference ({unit})", ylabel=f"predicted - reference ({unit})")
+    residuals[-1].set_xlabel(f"reference ({unit})")
+    residuals[len(residuals) // 2].set_ylabel(f"predicted - reference ({unit})")
     parity.legend(fontsize=8, markerscale=3)
     listing = "\n".join(
         f"{rank}. {o['smiles']} ({o['formula']}): error {o['error']:+.3g} {unit}"
@@ -190,8 +268,7 @@ def plot_parity(
     title = f"Test predictions at N = {best.n_train:,} (Figure 5)"
     fig.suptitle(title + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
     fig.tight_layout(rect=(0, 0.04 + 0.022 * len(outliers), 1, 1))
-    fig.savefig(path, dpi=120)
-    return outliers
+    return fig, outliers
 
 
 def plot_calibration(curves: dict, path: Path, title: str) -> None:
@@ -201,7 +278,8 @@ def plot_calibration(curves: dict, path: Path, title: str) -> None:
     ----------
     curves : dict
         Label -> ``(expected, observed)`` as
-        :func:`acn_sklearn.uncertainty.calibration_curve` returns them.
+        :func:`acn_sklearn.uncertainty.calibration_curve` returns them; each
+        curve has the colour :func:`model_colour` gives its label.
     path : path
         The image to write (PNG or SVG, by its suffix).
     title : str
@@ -211,7 +289,7 @@ def plot_calibration(curves: dict, path: Path, title: str) -> None:
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, label="calibrated")
     for label, (expected, observed) in curves.items():
-        ax.plot(expected, observed, marker="o", ms=3, label=label)
+        ax.plot(expected, observed, marker="o", ms=3, color=model_colour(label), label=label)
     ax.set(
         xlim=(0, 1),
         ylim=(0, 1),

@@ -117,3 +117,54 @@ def test_summary_rows_leave_skipped_cells_out_of_the_statistics():
     )
     (alone,) = summarise([skipped])
     assert alone["repeats"] == 0 and np.isnan(alone["mae"])
+
+
+def test_a_model_has_one_colour_in_figures_4_and_5_and_its_own_residual_panel():
+    from matplotlib.colors import to_hex
+
+    from acn_sklearn.study.figures import _learning_curve_figure, _parity_figure, model_colour
+
+    X = _molecules()
+    reference = np.array([-400.0, -200.0, -300.0, -500.0])
+    models = {"cm": 9.0, "slatm": 2.0, "acn:radius=4": 1.0, "fchl19": 0.5}
+    cells = [
+        Cell(model, n, 0, mae, 0.0, 0.0, np.arange(4), reference + mae)
+        for model, mae in models.items()
+        for n in (10, 100)
+    ]
+    figure4, _ = _learning_curve_figure(cells, "kcal/mol", "", ())
+    in_figure4 = {
+        line.get_label(): to_hex(line.get_color())  # two sizes: no power law in the label
+        for line in figure4.axes[0].lines
+        if line.get_marker() == "o"
+    }
+    at_100 = [c for c in cells if c.n_train == 100]
+    smiles = np.array(["C", "O", "N", "CO"])
+    figure5, _ = _parity_figure(at_100, reference, X, smiles, "kcal/mol", 2)
+    parity, *residuals = figure5.axes
+    in_parity = {
+        points.get_label().split(": MAE")[0]: to_hex(points.get_facecolor()[0])
+        for points in parity.collections
+    }
+    # One small panel per model, best first, holding that model's errors only.
+    assert len(residuals) == len(models)
+    in_residuals = {}
+    for panel, model in zip(residuals, sorted(models, key=models.get), strict=True):
+        (points,) = panel.collections
+        assert points.get_label().startswith(f"{model}: MAE")
+        np.testing.assert_allclose(points.get_offsets()[:, 1], models[model])
+        in_residuals[model] = to_hex(points.get_facecolor()[0])
+    expected = {model: model_colour(model) for model in models}
+    assert in_figure4 == in_parity == in_residuals == expected
+    assert len(set(expected.values())) == len(models)
+
+
+def test_model_colours_follow_the_catalogue():
+    from acn_sklearn.registry import CATALOGUE
+    from acn_sklearn.study.figures import PALETTE, model_colour
+
+    assert [model_colour(name) for name in CATALOGUE] == list(PALETTE[: len(CATALOGUE)])
+    assert model_colour("SLATM") == model_colour("slatm")
+    radii = {model_colour(f"acn:radius={r}") for r in (3, 4, 5)}
+    assert len(radii | {model_colour("acn")}) == 4  # the paper's networks stay apart
+    assert model_colour("as implemented") == model_colour("as implemented")
