@@ -249,7 +249,7 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
     """Write a :class:`SavedModel` to ``path`` (atomically), as data.
 
     A process killed while it writes, or a full disk, leaves an earlier file at
-    ``path`` intact (see :func:`~acn_sklearn._files.write_atomically`).
+    ``path`` intact (a temporary file, then :func:`os.replace`).
 
     Parameters
     ----------

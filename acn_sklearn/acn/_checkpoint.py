@@ -1,7 +1,7 @@
 """Checkpoints of an ACN fit: its state after every epoch, to resume after an interruption.
 
 A checkpoint is one file, :data:`CHECKPOINT_FILE` in the checkpoint folder, written
-atomically (:func:`~acn_sklearn._files.write_atomically`): a kill while it is
+atomically (a temporary file, then :func:`os.replace`): a kill while it is
 written leaves the previous epoch's checkpoint, and a full disk stops the fit with
 an error and the previous checkpoint. It holds everything later epochs depend on:
 the network's state (weights, buffers, weight average), the optimizer's state, the
