@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._files import write_atomically
 
 __all__ = ["SAFE_CLASSES", "SavedModel", "load_model", "save_model"]
 
@@ -247,6 +248,9 @@ def _estimator(payload: bytes, path):
 def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) -> Path:
     """Write a :class:`SavedModel` to ``path`` (atomically), as data.
 
+    A process killed while it writes, or a full disk, leaves an earlier file at
+    ``path`` intact (a temporary file, then :func:`os.replace`).
+
     Parameters
     ----------
     model : SavedModel
@@ -268,6 +272,8 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
         If ``molecules`` are given for another kind of model, or are not the
         model's training molecules, or the model holds something that cannot be
         saved as data (a class outside :data:`SAFE_CLASSES`).
+    OSError
+        If the file cannot be written (a full disk): ``path`` is left as it was.
     """
     estimator = model.estimator
     if molecules is not None:
@@ -284,11 +290,8 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
         "info": model.info or {},
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(json.dumps(header).encode() + b"\n" + payload)
-    os.replace(tmp, path)
-    return path
+    content = json.dumps(header).encode() + b"\n" + payload
+    return write_atomically(path, lambda handle: handle.write(content))
 
 
 def load_model(path: str | os.PathLike, *, trusted: bool = False) -> SavedModel:

@@ -1,8 +1,9 @@
 """Checkpoints of an ACN fit: its state after every epoch, to resume after an interruption.
 
 A checkpoint is one file, :data:`CHECKPOINT_FILE` in the checkpoint folder, written
-atomically (a temporary file, then :func:`os.replace`): a kill while it is written
-leaves the previous epoch's checkpoint. It holds everything later epochs depend on:
+atomically (a temporary file, then :func:`os.replace`): a kill while it is
+written leaves the previous epoch's checkpoint, and a full disk stops the fit with
+an error and the previous checkpoint. It holds everything later epochs depend on:
 the network's state (weights, buffers, weight average), the optimizer's state, the
 history, the learning-rate schedule, early stopping (best score, epochs without
 improvement, best weights), the scoring callbacks' best scores and the state of
@@ -15,8 +16,8 @@ of the other state, and train ``max_epochs`` more epochs after loading.)
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from pathlib import Path
 
 import joblib
@@ -24,6 +25,7 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
+from .._files import write_atomically
 from ._distributed import is_main_process
 
 #: The checkpoint's file name in the checkpoint folder.
@@ -196,10 +198,9 @@ class TrainingCheckpoint(Callback):
             "shuffle_rng": net.shuffle_rng_.bit_generator.state,
             "callbacks": {name: state for name, state in callbacks.items() if state is not None},
         }
+        # Serialized in memory first: torch turns a failed write to a file (a full disk)
+        # into a RuntimeError of its zip writer, which hides the OSError.
+        content = io.BytesIO()
+        torch.save(state, content)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        write_atomically(self.path, lambda handle: handle.write(content.getbuffer()))

@@ -24,6 +24,7 @@ weak, it only keeps the precision invertible when features are collinear.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,9 +61,13 @@ def network_outputs(regressor, dataset: MoleculeDataset):
     """
     module = regressor.module_
     network = module.average if isinstance(module, AveragedNetwork) else module
-    captured = []
+    captured, thread = [], threading.get_ident()
 
     def capture(_, inputs, output):
+        # The hook is the module's, seen by every thread's forward pass: a prediction in
+        # another thread must neither be captured here nor have its output replaced.
+        if threading.get_ident() != thread:
+            return None
         if not output.requires_grad:  # the weight average's frozen copy
             output = output.detach().requires_grad_()
         captured.append((inputs[0], output))

@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args) or 0
-    except (ValueError, ImportError, FileNotFoundError) as error:
-        print(f"acn-sklearn {args.command}: error: {error}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()
         return 0
+    except (ValueError, ImportError, OSError) as error:  # OSError: a missing file, a full disk
+        print(f"acn-sklearn {args.command}: error: {error}", file=sys.stderr)
+        return 1

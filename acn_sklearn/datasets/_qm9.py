@@ -6,7 +6,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 from ase.data import atomic_numbers
 from sklearn.utils import Bunch, check_random_state
 
+from .._files import write_atomically
 from .._targets import (
     ATOM_REFERENCE_ENERGIES,
     ATOMIC_TARGETS,
@@ -170,14 +170,7 @@ def _read_cache(path: Path, key: str) -> dict[str, np.ndarray] | None:
 def _write_cache(path: Path, arrays: dict[str, np.ndarray], key: str) -> None:
     """Write atomically, so a crash or a concurrent reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, source_key=np.array(key), **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda handle: np.savez(handle, source_key=np.array(key), **arrays))
 
 
 def _load_arrays(data_home) -> dict[str, np.ndarray]:

@@ -1,6 +1,8 @@
 """load_qm9: facts about the data, subsets, targets and the cache."""
 
 import importlib.util
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -279,3 +281,47 @@ def test_the_largest_molecules_fill_every_row(qm9):
     row = list(qm9.ids).index(57518)
     assert qm9.data[row, 28, 0] == 1 and np.any(qm9.data[row, 28, 1:] != 0)
     assert qm9.mulliken_charges[row, 28] != 0
+
+
+#: A child process: waits for the file "go", loads 50 random molecules, saves them.
+LOAD_WHEN_TOLD = """
+import os, sys, time
+import numpy as np
+from acn_sklearn.datasets import load_qm9
+folder, name = sys.argv[1:]
+while not os.path.exists(os.path.join(folder, "go")):
+    time.sleep(0.005)
+home = os.path.join(folder, "home")
+X, y = load_qm9(n_molecules=50, random_state=0, return_X_y=True, data_home=home)
+np.savez(os.path.join(folder, name), X=X, y=y)
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_loading_cold_get_the_same_data_and_a_valid_cache(tmp_path, qm9):
+    """Both parse the CSVs and write the cache at about the same time (about 25 s)."""
+    home = tmp_path / "home"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD_WHEN_TOLD, str(tmp_path), name], stderr=subprocess.PIPE
+        )
+        for name in ("a", "b")
+    ]
+    (tmp_path / "go").touch()
+    try:
+        for child in children:
+            assert child.wait(timeout=300) == 0, child.stderr.read()
+    finally:
+        for child in children:
+            child.kill()
+    rows = np.random.RandomState(0).choice(130_831, size=50, replace=False)
+    column = qm9.target_names.index("U_atomization")
+    for name in ("a", "b"):
+        with np.load(tmp_path / f"{name}.npz") as loaded:
+            np.testing.assert_array_equal(loaded["X"], qm9.data[rows])
+            np.testing.assert_array_equal(loaded["y"], qm9.target[rows, column])
+    assert [path.name for path in home.iterdir()] == [cache_file(home).name]  # no temporary
+    key = _qm9._source_key(_qm9._qm9pack_folder())
+    cached = _qm9._read_cache(cache_file(home), key)
+    assert cached is not None
+    np.testing.assert_array_equal(cached["X"], qm9.data)
