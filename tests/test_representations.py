@@ -50,11 +50,18 @@ def test_coulomb_matrix_matches_qmllib(molecules, sorting):
 
 
 def test_coulomb_matrix_size_unseen_in_fit(molecules):
-    small = molecules[n_atoms(molecules) < n_atoms(molecules).max()]
+    fits = n_atoms(molecules) < n_atoms(molecules).max()
+    small = molecules[fits]
     cm = CoulombMatrix().fit(small)
-    largest = int(np.argmax(n_atoms(molecules)))
-    with pytest.raises(ValueError, match=f"molecule {largest}: has .* atoms, more than"):
-        cm.transform(molecules)
+    largest = int(n_atoms(molecules).max())
+    # a larger molecule: the batch at its size, the smaller molecules' rows a prefix + zeros
+    wide = cm.transform(molecules)
+    assert wide.shape[1] == largest * (largest + 1) // 2 > cm.n_features_out_
+    np.testing.assert_array_equal(wide[fits, : cm.n_features_out_], cm.transform(small))
+    assert not wide[fits, cm.n_features_out_ :].any()
+    eigenvalues = CoulombMatrix(sorting="eigenvalue").fit(small)
+    with pytest.raises(ValueError, match="has .* atoms, more than"):
+        eigenvalues.transform(molecules)
     assert CoulombMatrix(size=29).fit(small).transform(molecules).shape[1] == 29 * 30 // 2
     with pytest.raises(ValueError, match="more than the 5"):
         CoulombMatrix(size=5).fit(molecules)
