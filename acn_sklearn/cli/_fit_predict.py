@@ -7,17 +7,19 @@ import sys
 
 import numpy as np
 
-from ._common import MODEL_HELP, add_data_arguments, data_source, load_data, positive_int
+from ._common import (
+    MODEL_HELP,
+    add_data_arguments,
+    data_source,
+    load_data,
+    positive_int,
+    save_fitted,
+)
 
 
 def run_fit(args: argparse.Namespace) -> int:
     """Fit a model on QM9 or the user's molecules and save it with its target and unit."""
-    import numpy as np
-    from sklearn.pipeline import Pipeline
-
-    from ..kernel_ridge import KernelRidgeRegressor
     from ..molecules import elements_in
-    from ..persistence import SavedModel, save_model
     from ..registry import make_model, model_entry, parse_model_spec, set_elements, set_target
 
     params = {}
@@ -53,13 +55,9 @@ def run_fit(args: argparse.Namespace) -> int:
         )
         return 130
     info = {"model": args.model, "n_train": len(X), "data": source}
-    # A kernel model is saved with its training molecules instead of their representations
-    # (SLATM at N = 10,000: 957 MB), which it rebuilds when it predicts, unless its
-    # standard deviations are asked for.
-    kernel = isinstance(model, Pipeline) and isinstance(model[-1], KernelRidgeRegressor)
-    saved = SavedModel(model, args.target, unit, info=info)
-    compact = kernel and not args.std
-    path = save_model(saved, args.output, molecules=X if compact else None)
+    path = save_fitted(
+        model, args.output, X, target=args.target, unit=unit, info=info, std=args.std
+    )
     print(f"saved {path}", file=sys.stderr)
     return 0
 
