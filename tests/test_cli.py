@@ -509,3 +509,31 @@ def test_predict_keeps_every_valid_molecule_and_names_the_others(
     assert main(["predict", str(model), str(a), str(b), "-o", str(out), "--strict"]) == 1
     assert "2 of 6 molecules cannot be predicted (--strict" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_predict_writes_extxyz_with_the_values_in_each_frames_info(
+    small_files, tmp_path, qm9_subset_atoms, capsys
+):
+    from ase.io import read
+
+    train, _ = small_files
+    model = tmp_path / "cm.model"
+    fit = ["fit", "--model", "cm", "--data", str(train), "--n-train", "80", "--std"]
+    assert main([*fit, "-o", str(model)]) == 0
+    mine = tmp_path / "mine.xyz"
+    write(mine, [Atoms(m.numbers, m.positions) for m in qm9_subset_atoms[200:203]], format="xyz")
+    with mine.open("a") as handle:
+        handle.write(CH3CL)
+    out = tmp_path / "p.extxyz"
+    assert main(["predict", str(model), str(mine), "--std", "-o", str(out)]) == 2
+    frames = read(out, index=":")
+    assert [len(f) for f in frames] == [len(m) for m in qm9_subset_atoms[200:203]] + [5]
+    mean, std = load_model(model).estimator.predict(qm9_subset_atoms[200:203], return_std=True)
+    np.testing.assert_allclose([f.info["U_atomization"] for f in frames[:3]], mean, rtol=1e-12)
+    np.testing.assert_allclose([f.info["U_atomization_std"] for f in frames[:3]], std, rtol=1e-12)
+    np.testing.assert_allclose(frames[1].positions, qm9_subset_atoms[201].positions)
+    assert frames[3].info["name"] == "CH3Cl" and "U_atomization" not in frames[3].info
+    assert frames[3].info["reason"].startswith("element Cl not seen in fit")
+    # other suffixes: CSV
+    assert main(["predict", str(model), str(mine), "-o", str(tmp_path / "p.txt")]) == 2
+    assert (tmp_path / "p.txt").read_text().startswith("name,U_atomization (kcal/mol),reason")

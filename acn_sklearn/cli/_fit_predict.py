@@ -106,6 +106,14 @@ def run_predict(args: argparse.Namespace) -> int:
             f"{len(failed)} of {len(names)} molecules cannot be predicted (--strict: "
             "nothing written)"
         )
+    if args.output and args.output.endswith(".extxyz"):
+        _write_extxyz(args.output, molecules, saved.target, prediction, std, reasons)
+        print(
+            f"wrote {len(names)} molecules, {len(names) - len(failed)} with predictions, to "
+            f"{args.output}",
+            file=sys.stderr,
+        )
+        return 2 if failed else 0
     value_column = f"{saved.target} ({saved.unit})"
     if prediction.ndim == 2:
         header = ["molecule", "name", "atom", "element", value_column]
@@ -138,6 +146,29 @@ def run_predict(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
+
+
+def _write_extxyz(path, molecules, target, prediction, std, reasons) -> None:
+    """The molecules with their predictions, as MACE's evaluation writes them: in each
+    frame's info (``target``, ``target_std``), or per atom for a model of atomic values;
+    a molecule not predicted has its ``reason`` instead."""
+    from ase.io import write
+
+    from ..molecules import to_atoms
+
+    frames = to_atoms(molecules.data)
+    for i, atoms in enumerate(frames):
+        atoms.info["name"] = str(molecules.names[i])
+        if reasons[i]:
+            atoms.info["reason"] = reasons[i]
+            continue
+        values = {target: prediction[i]} | ({} if std is None else {f"{target}_std": std[i]})
+        for key, value in values.items():
+            if prediction.ndim == 2:
+                atoms.arrays[key] = value[: len(atoms)]
+            else:
+                atoms.info[key] = float(value)
+    write(path, frames, format="extxyz")
 
 
 def _value(value) -> str:
@@ -205,7 +236,13 @@ def register(commands) -> None:
     )
     predict.add_argument("model", help="model file written by 'acn-sklearn fit'")
     predict.add_argument("molecules", nargs="+", help=".xyz or .extxyz file(s)")
-    predict.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    predict.add_argument(
+        "-o",
+        "--output",
+        help="CSV file (default: standard output); a .extxyz file gets the molecules with "
+        "their predictions in each frame's info, named after the target (and TARGET_std "
+        "with --std; per atom for a model of atomic values), as MACE's evaluation writes them",
+    )
     predict.add_argument(
         "--std",
         action="store_true",
