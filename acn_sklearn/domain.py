@@ -57,7 +57,52 @@ STD_LIMIT_FACTOR = 2.0
 
 
 class DomainWarning(UserWarning):
-    """A prediction for molecules outside the model's training domain."""
+    """A prediction for molecules outside the model's training domain.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    reason : str
+        Why the molecules are outside, in words.
+    molecules : sequence of int
+        Their indices in the X that was predicted.
+
+    Attributes
+    ----------
+    model, reason : str
+    molecules : list of int
+    """
+
+    def __init__(self, model: str, reason: str, molecules):
+        self.model, self.reason = model, reason
+        self.molecules = [int(i) for i in molecules]
+        super().__init__(self._message(list(map(str, self.molecules))))
+
+    def __reduce__(self):
+        return type(self), (self.model, self.reason, self.molecules)
+
+    def describe(self, names) -> str:
+        """The warning's message, naming each molecule ``i`` by ``names[i]``.
+
+        Parameters
+        ----------
+        names : sequence
+            Indexed by the molecules' indices: the indices themselves, or names
+            such as the ``file:frame (name)`` of the command line.
+
+        Returns
+        -------
+        str
+        """
+        return self._message([str(names[i]) for i in self.molecules])
+
+    def _message(self, listed: list[str]) -> str:
+        return (
+            f"{len(listed)} molecule(s) outside the training domain of this {self.model}: "
+            f"{self.reason}: molecule(s) {_listing(listed)}; their predictions are "
+            "extrapolations"
+        )
 
 
 def _bonded_pairs(X: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -125,9 +170,9 @@ def _describe(pair: tuple[int, int]) -> str:
     return "-".join(chemical_symbols[z] for z in pair)
 
 
-def _listing(indices: list[int], limit: int = 10) -> str:
-    shown = ", ".join(map(str, indices[:limit]))
-    return shown + (f" and {len(indices) - limit} more" if len(indices) > limit else "")
+def _listing(names: list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -294,10 +339,4 @@ class TrainingDomain:
             Their predicted standard deviations, if the model computed them.
         """
         for reason, molecules in self.outside(X, std).items():
-            warnings.warn(
-                f"{len(molecules)} molecule(s) outside the training domain of this {model}: "
-                f"{reason}: molecule(s) {_listing(molecules)}; their predictions are "
-                "extrapolations",
-                DomainWarning,
-                stacklevel=3,
-            )
+            warnings.warn(DomainWarning(model, reason, molecules), stacklevel=3)

@@ -10,8 +10,10 @@ one molecule per row) into the canonical array;
 :func:`check_molecules` converts *and* validates, and is what every estimator
 calls at its public edge; an estimator made of parts validates once and marks the
 array with :func:`checked`, so its parts take it as it is. Errors name the molecule
-(its index in X) and the problem; nothing is silently dropped, truncated or
-re-ordered.
+(its index in X) and the problem, and are :class:`InvalidMoleculeError` errors,
+which list every molecule with the problem; nothing is silently dropped,
+truncated or re-ordered. :func:`predict_valid` predicts a batch in which some molecules are
+invalid for the model: NaN and the reason for those, predictions for the others.
 
 The helpers every model shares live here too: the elements of X
 (:func:`elements_in`), element counts, the target check, the unseen-element check
@@ -33,6 +35,7 @@ from ase.data import chemical_symbols
 __all__ = [
     "MAX_Z",
     "MIN_DISTANCE",
+    "InvalidMoleculeError",
     "check_elements",
     "check_molecules",
     "check_targets",
@@ -41,6 +44,7 @@ __all__ = [
     "element_counts",
     "elements_in",
     "n_atoms",
+    "predict_valid",
     "read_xyz",
     "to_array",
     "to_atoms",
@@ -53,6 +57,32 @@ MAX_Z = len(chemical_symbols) - 1
 #: Two atoms closer than this (Angstrom) are "on top of each other". The shortest
 #: chemical bond (H2, 0.74 A) is well above it.
 MIN_DISTANCE = 0.5
+
+
+class InvalidMoleculeError(ValueError):
+    """A :class:`ValueError` about particular molecules of X, with each one's problem.
+
+    Its message names the first such molecule by its index in X (``"molecule 5:
+    ..."``); :attr:`reasons` lists every molecule found with the problem.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+    reasons : dict of int to str
+        Index in X -> what is wrong with that molecule, in words.
+
+    Attributes
+    ----------
+    reasons : dict of int to str
+    """
+
+    def __init__(self, message: str, reasons: dict[int, str]):
+        super().__init__(message)
+        self.reasons = {int(i): str(reason) for i, reason in reasons.items()}
+
+    def __reduce__(self):  # travels between joblib workers with its reasons
+        return type(self), (str(self), self.reasons)
 
 
 def _as_zr_pair(molecule, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,9 +190,11 @@ def _set_width(X: np.ndarray, max_atoms: int) -> np.ndarray:
     too_big = np.flatnonzero(np.any(X[:, max_atoms:, 0] != 0, axis=1))
     if len(too_big):
         i = too_big[0]
-        raise ValueError(
-            f"molecule {i}: has {n_atoms(X[i : i + 1])[0]} atoms, more than "
-            f"max_atoms={max_atoms} ({len(too_big)} molecule(s) too large)"
+        counts = n_atoms(X)
+        raise InvalidMoleculeError(
+            f"molecule {i}: has {counts[i]} atoms, more than "
+            f"max_atoms={max_atoms} ({len(too_big)} molecule(s) too large)",
+            {j: f"has {counts[j]} atoms, more than max_atoms={max_atoms}" for j in too_big},
         )
     return np.ascontiguousarray(X[:, :max_atoms])
 
@@ -183,7 +215,9 @@ def _raise_for(mask: np.ndarray, problem: str) -> None:
     if i is not None:
         more = int(mask.sum()) - 1
         suffix = f" ({more} more molecule(s) with the same problem)" if more else ""
-        raise ValueError(f"molecule {i}: {problem}{suffix}")
+        raise InvalidMoleculeError(
+            f"molecule {i}: {problem}{suffix}", dict.fromkeys(np.flatnonzero(mask), problem)
+        )
 
 
 def check_molecules(
@@ -213,8 +247,10 @@ def check_molecules(
     Raises
     ------
     ValueError
+        For X of the wrong shape or without molecules.
+    InvalidMoleculeError
         Naming the first offending molecule (its index in X) and the problem:
-        wrong shape, no molecules, non-finite values, a non-integer, negative or
+        non-finite values, a non-integer, negative or
         unknown nuclear charge, an empty molecule, a padding row between atoms
         or with non-zero coordinates, or two atoms closer than ``min_distance``.
     """
@@ -353,22 +389,113 @@ def check_elements(X: np.ndarray, elements, model: str) -> None:
 
     Raises
     ------
-    ValueError
+    InvalidMoleculeError
         Naming the molecule, the atom and the element, and how to declare more
-        elements.
+        elements; its ``reasons`` name every molecule with an unseen element.
     """
     unknown = (X[:, :, 0] > 0) & ~np.isin(X[:, :, 0], elements)
-    i = _first_bad(unknown.any(axis=1))
-    if i is not None:
+    bad = np.flatnonzero(unknown.any(axis=1))
+    if len(bad):
+        i, accepted = bad[0], _symbols(elements)
         a = int(np.flatnonzero(unknown[i])[0])
-        raise ValueError(
+        raise InvalidMoleculeError(
             f"molecule {i}: element Z={int(X[i, a, 0])} (atom {a}) was not seen in fit; "
-            f"this {model} accepts Z in {np.asarray(elements).tolist()}. Fit on molecules "
-            "that contain it, or declare the elements up front: `elements=` of the model "
-            "(of its representation step in a pipeline, e.g. `cm__elements`; "
-            "acn_sklearn.registry.set_elements sets every step) "
-            f"({int(unknown.any(axis=1).sum()) - 1} more molecule(s) with unseen elements)"
+            f"this {model} accepts {accepted}. Fit on molecules that contain it, or declare "
+            "the elements up front: the `elements` parameter of this "
+            f"{model} (`<step>__elements` when it is a step of a pipeline); "
+            "acn_sklearn.registry.set_elements sets every step's "
+            f"({len(bad) - 1} more molecule(s) with unseen elements)",
+            {
+                j: f"element {_symbols(X[j, unknown[j], 0])} not seen in fit (this {model} "
+                f"accepts {accepted})"
+                for j in bad
+            },
         )
+
+
+def _symbols(charges) -> str:
+    """``"H, C, N"``: the element symbols of distinct nuclear charges, in order."""
+    return ", ".join(chemical_symbols[z] for z in np.unique(np.asarray(charges, dtype=int)))
+
+
+def predict_valid(model, X, **predict_params):
+    """Predict every molecule the model accepts; NaN and the reason for the others.
+
+    ``model.predict(X)`` refuses a whole batch for one invalid molecule (an
+    element the model was not fitted on, two atoms on top of each other): it
+    raises an :class:`InvalidMoleculeError` naming it. This calls
+    ``model.predict`` on the molecules left after taking out those each such
+    error names, until it succeeds; the model validates its input as always, at
+    its public edge. Each :class:`~acn_sklearn.domain.DomainWarning` names the
+    molecules by their indices in ``X``.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        Any estimator of the package, or a scikit-learn meta-estimator of one.
+    X : array-like of shape (n_molecules, max_atoms, 4), or sequence
+        Molecules in any format :func:`to_array` accepts.
+    **predict_params
+        Passed to ``model.predict``, e.g. ``return_std=True``.
+
+    Returns
+    -------
+    prediction : ndarray, or tuple of ndarray
+        What ``model.predict`` returns, with one row per molecule of X: NaN in
+        the rows of the molecules it refused.
+    reasons : list of (str or None)
+        Per molecule of X, None where it was predicted, else why not.
+
+    Raises
+    ------
+    ValueError
+        For X that is not molecules (see :func:`to_array`), an error about the
+        batch as a whole, or a batch of which no molecule is valid.
+
+    Examples
+    --------
+    >>> from acn_sklearn.molecules import predict_valid
+    >>> y, reasons = predict_valid(model, X_new)  # doctest: +SKIP
+    >>> [(i, why) for i, why in enumerate(reasons) if why]  # doctest: +SKIP
+    [(3, 'element Cl not seen in fit (this SLATM accepts H, C, N, O, F)')]
+    """
+    import warnings
+
+    from .domain import DomainWarning
+
+    X = to_array(X)
+    reasons: list[str | None] = [None] * len(X)
+    keep = np.arange(len(X))
+    while True:
+        if not len(keep):
+            raise ValueError(f"no molecule of X can be predicted: molecule 0: {reasons[0]}")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                prediction = model.predict(X[keep], **predict_params)
+            break
+        except InvalidMoleculeError as error:
+            for i, reason in error.reasons.items():
+                reasons[keep[i]] = reason
+            keep = np.delete(keep, list(error.reasons))
+    for warning in caught:  # the predicted molecules' indices are those of X
+        if isinstance(warning.message, DomainWarning):
+            message = warning.message
+            warnings.warn(
+                DomainWarning(message.model, message.reason, keep[message.molecules]),
+                stacklevel=2,
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    parts = prediction if isinstance(prediction, tuple) else (prediction,)
+    full = []
+    for part in parts:
+        whole = np.full((len(X), *np.shape(part)[1:]), np.nan)
+        whole[keep] = part
+        full.append(whole)
+    return (tuple(full) if isinstance(prediction, tuple) else full[0]), reasons
 
 
 def _check_distances(
@@ -377,21 +504,27 @@ def _check_distances(
     """Raise if two real atoms of one molecule are closer than ``min_distance``."""
     width = X.shape[1]
     off_diagonal = ~np.eye(width, dtype=bool)
+    reasons = {}
     for start in range(0, len(X), chunk):
         R = X[start : start + chunk, :, 1:]
         m = real[start : start + chunk]
         diff = R[:, :, None, :] - R[:, None, :, :]
         d2 = np.einsum("mijk,mijk->mij", diff, diff)
-        pair = m[:, :, None] & m[:, None, :] & off_diagonal
-        close = (pair & (d2 < min_distance**2)).any(axis=(1, 2))
-        i = _first_bad(close)
-        if i is not None:
-            a, b = np.argwhere(pair[i] & (d2[i] < min_distance**2))[0]
-            raise ValueError(
-                f"molecule {start + i}: atoms {a} and {b} are "
-                f"{np.sqrt(d2[i, a, b]):.3g} A apart, closer than "
+        close = m[:, :, None] & m[:, None, :] & off_diagonal & (d2 < min_distance**2)
+        for i in np.flatnonzero(close.any(axis=(1, 2))):
+            a, b = np.argwhere(close[i])[0]
+            reasons[start + i] = (
+                f"atoms {a} and {b} are {np.sqrt(d2[i, a, b]):.3g} A apart, closer than "
                 f"min_distance={min_distance} A"
             )
+    if reasons:
+        i = min(reasons)
+        more = (
+            f" ({len(reasons) - 1} more molecule(s) with atoms too close)"
+            if len(reasons) > 1
+            else ""
+        )
+        raise InvalidMoleculeError(f"molecule {i}: {reasons[i]}{more}", reasons)
 
 
 def to_zr(X) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -245,8 +245,10 @@ def make_cm_krr(**params) -> ElementBaselinePipeline:
     ElementBaselinePipeline
         Steps ``cm``: ``CoulombMatrix(size=29)`` (row-norm sorted; 29 atoms, the
         largest QM9 molecule, so test molecules larger than every training
-        molecule are still represented; ``cm__size=None`` learns the size from
-        the training molecules) and ``krr``:
+        molecule are represented alike; ``cm__size=None`` learns the size from
+        the training molecules; a molecule of more atoms is represented at its
+        own size and predicted with a ``DomainWarning``, see
+        :class:`~acn_sklearn.CoulombMatrix`) and ``krr``:
         ``KernelRidgeRegressor(kernel="laplacian", sigma=4000, alpha=1e-8)``,
         after the per-element baseline (the cross-validated choices are in
         ``docs/benchmarks/kernels.md``).

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Literal
 
+import numpy as np
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -28,6 +29,7 @@ __all__ = [
     "CATALOGUE",
     "MODEL_NAMES",
     "ModelEntry",
+    "format_model_spec",
     "make_model",
     "model_entry",
     "parse_model_spec",
@@ -259,6 +261,37 @@ def parse_model_spec(spec: str) -> tuple[str, dict]:
             raise ValueError(f"model parameter {item!r} in {spec!r} is not of the form key=value")
         params[key.strip()] = _literal(value.strip())
     return name, params
+
+
+def format_model_spec(spec: str, **params) -> str:
+    """The spec of ``spec``'s model with ``params`` set as well, as one string.
+
+    Parameters
+    ----------
+    spec : str
+        A model spec (``"slatm"`` or ``"cm:krr__alpha=1e-6"``).
+    **params
+        Parameters to set; they replace those of ``spec`` of the same name.
+
+    Returns
+    -------
+    str
+        ``"name:key=value,..."`` that :func:`parse_model_spec` reads back to
+        the same name and parameters (values written as Python literals).
+
+    Examples
+    --------
+    >>> format_model_spec("cm:cm__size=40", krr__sigma=3000.0)
+    'cm:cm__size=40,krr__sigma=3000.0'
+    """
+    name, given = parse_model_spec(spec)
+    merged = {**given, **params}
+    # numpy scalars (a search's values) as the Python numbers they hold
+    items = ",".join(
+        f"{key}={(value.item() if isinstance(value, np.generic) else value)!r}"
+        for key, value in merged.items()
+    )
+    return f"{name}:{items}" if items else name
 
 
 def model_entry(spec: str) -> ModelEntry:

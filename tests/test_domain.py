@@ -46,8 +46,7 @@ def test_alkane_builder_is_chemical():
 @pytest.mark.parametrize("make", [make_cm_krr, lambda: ACNRegressor(max_epochs=1, random_state=0)])
 def test_large_molecules_are_named_and_still_predicted(make, qm9_subset):
     X, y = qm9_subset
-    model = make().set_params(**{k: 62 for k in make().get_params() if k.endswith("cm__size")})
-    model.fit(X[:100], y[:100])
+    model = make().fit(X[:100], y[:100])
     largest = int((X[:100, :, 0] > 1).sum(axis=1).max())
     molecules = [alkane(13), alkane(20)]
     messages = _caught(lambda: model.predict(molecules))
@@ -57,6 +56,56 @@ def test_large_molecules_are_named_and_still_predicted(make, qm9_subset):
     assert reason in messages[0]
     assert np.isfinite(model.predict(molecules)).all()
     assert _caught(lambda: model.predict(X[:100])) == []  # the training molecules themselves
+
+
+def _two_molecules_far_apart(molecules, n_atoms=40):
+    """One frame of two molecules 20 A apart, ``n_atoms`` atoms in all."""
+    sizes = [len(m) for m in molecules]
+    i = next(i for i, n in enumerate(sizes) if n_atoms - n in sizes[i + 1 :])
+    j = sizes.index(n_atoms - sizes[i], i + 1)
+    second = molecules[j].copy()
+    second.positions += (20.0, 0.0, 0.0)
+    return Atoms(
+        [*molecules[i].numbers, *second.numbers], [*molecules[i].positions, *second.positions]
+    )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "cm",
+        "cm_nystroem:krr__n_landmarks=40",
+        "slatm",
+        "fchl19",
+        "acn:embedding_dim=4,cloud_channels=4,atom_dim=16,hidden_sizes=(8, 8),n_radial=4,"
+        "max_epochs=2,random_state=0",
+    ],
+)
+def test_every_model_predicts_a_molecule_larger_than_any_in_training(spec, qm9_subset_atoms):
+    from acn_sklearn.kernel_ridge import compact_pipeline
+    from acn_sklearn.registry import make_model
+
+    train = qm9_subset_atoms[:60]
+    y = [atoms.info["U_atomization"] for atoms in train]
+    X = to_array(train)
+    assert X.shape[1] < 40
+    model = make_model(spec).fit(X, y)
+    pair = _two_molecules_far_apart(qm9_subset_atoms[100:])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prediction = model.predict([pair, *train[:2]])
+    assert np.isfinite(prediction).all()
+    domain = [w.message for w in caught if issubclass(w.category, DomainWarning)]
+    assert [w.molecules for w in domain] == [[0]]
+    assert "more heavy atoms than any training molecule" in domain[0].reason
+    if spec == "cm":  # the Coulomb matrices of every molecule at the larger size, exactly
+        assert model["cm"].size_ == 29
+        wide = make_model(spec, cm__size=40).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DomainWarning)
+            np.testing.assert_allclose(prediction, wide.predict([pair, *train[:2]]), rtol=1e-9)
+            compact = compact_pipeline(model, X)  # as saved by acn-sklearn fit
+            np.testing.assert_allclose(compact.predict([pair, *train[:2]]), prediction, rtol=1e-9)
 
 
 def test_an_element_never_trained_on_is_named(qm9_subset):

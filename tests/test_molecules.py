@@ -324,3 +324,54 @@ def test_any_other_dataframe_is_refused_in_one_line_saying_what_to_pass(columns)
         "in columns 'Z' and 'R' (arrays of shape (n_atoms,) and (n_atoms, 3)) or in one "
         "column of ase.Atoms"
     )
+
+
+def test_predict_valid_gives_nan_and_a_reason_for_the_molecules_the_model_refuses(qm9_subset):
+    import warnings
+
+    from test_domain import alkane
+
+    from acn_sklearn.domain import DomainWarning
+    from acn_sklearn.molecules import InvalidMoleculeError, predict_valid
+    from acn_sklearn.registry import make_model
+
+    X, y = qm9_subset
+    model = make_model("slatm").fit(X[:80], y[:80])
+    chloro = Atoms(
+        "CClH3",
+        [(0, 0, 0), (1.78, 0, 0), (-0.36, 1.03, 0), (-0.36, -0.51, 0.89), (-0.36, -0.51, -0.89)],
+    )
+    batch = [*to_atoms(X[100:102]), chloro, alkane(12), *to_atoms(X[102:104])]
+    with pytest.raises(InvalidMoleculeError, match="molecule 2: element Z=17") as error:
+        model.predict(batch)
+    assert list(error.value.reasons) == [2]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prediction, reasons = predict_valid(model, batch)
+    assert reasons == [
+        None,
+        None,
+        "element Cl not seen in fit (this SLATM accepts H, C, N, O, F)",
+        None,
+        None,
+        None,
+    ]
+    assert np.isnan(prediction[2]) and not np.isnan(np.delete(prediction, 2)).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        expected = model.predict([batch[i] for i in (0, 1, 3, 4, 5)])
+    np.testing.assert_allclose(np.delete(prediction, 2), expected, rtol=1e-12)
+    # the alkane is molecule 3 of the batch, though the model predicted it as molecule 2
+    domain = [w.message for w in caught if isinstance(w.message, DomainWarning)]
+    assert domain and all(w.molecules == [3] for w in domain)
+
+
+def test_an_unseen_element_hint_names_the_models_own_step():
+    from acn_sklearn import SLATM
+
+    water = [([8, 1, 1], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])]
+    slatm = SLATM().fit(water)
+    with pytest.raises(ValueError, match="element Z=6") as error:
+        slatm.transform([([6, 8], [[0, 0, 0], [1.2, 0, 0]])])
+    assert "cm__elements" not in str(error.value)
+    assert "`elements` parameter of this SLATM" in str(error.value)

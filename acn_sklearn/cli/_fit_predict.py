@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import MODEL_HELP, add_data_arguments, data_source, load_data, positive_int
+import numpy as np
+
+from ._common import (
+    MODEL_HELP,
+    add_data_arguments,
+    data_source,
+    load_data,
+    positive_int,
+    save_fitted,
+)
 
 
 def run_fit(args: argparse.Namespace) -> int:
     """Fit a model on QM9 or the user's molecules and save it with its target and unit."""
-    import numpy as np
-    from sklearn.pipeline import Pipeline
-
-    from ..kernel_ridge import KernelRidgeRegressor
     from ..molecules import elements_in
-    from ..persistence import SavedModel, save_model
     from ..registry import make_model, model_entry, set_elements, set_target
 
     params = {}
@@ -49,75 +53,136 @@ def run_fit(args: argparse.Namespace) -> int:
         )
         return 130
     info = {"model": args.model, "n_train": len(X), "data": source}
-    # A kernel model is saved with its training molecules instead of their representations
-    # (SLATM at N = 10,000: 957 MB), which it rebuilds when it predicts, unless its
-    # standard deviations are asked for.
-    kernel = isinstance(model, Pipeline) and isinstance(model[-1], KernelRidgeRegressor)
-    saved = SavedModel(model, args.target, unit, info=info)
-    compact = kernel and not args.std
-    path = save_model(saved, args.output, molecules=X if compact else None)
+    path = save_fitted(
+        model, args.output, X, target=args.target, unit=unit, info=info, std=args.std
+    )
     print(f"saved {path}", file=sys.stderr)
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
     """Write the saved model's predictions for xyz files as CSV: one row per molecule,
-    or per atom for a model of atomic values (its predictions have one column per atom)."""
+    or per atom for a model of atomic values (its predictions have one column per atom).
+
+    A molecule the model refuses (an element it was not fitted on, two atoms on top
+    of each other) gets an empty value and its reason, the others their predictions,
+    and the exit status is 2; with ``--strict``, nothing is written and it is 1."""
     import csv
     import warnings
 
     from ..datasets import load_xyz
     from ..domain import DomainWarning
+    from ..molecules import predict_valid
     from ..persistence import load_model
 
     saved = load_model(args.model, trusted=args.trusted)
-    molecules = load_xyz(args.molecules)
+    molecules = load_xyz(args.molecules, validate=False)
     names = molecules.names
+    # One name per molecule on stderr: its file and frame, and the name the CSV gives it.
+    labels = [
+        location if name == location else f"{location} ({name})"
+        for location, name in zip(molecules.locations, names, strict=True)
+    ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DomainWarning)
-        if args.std:
-            prediction, std = saved.estimator.predict(molecules.data, return_std=True)
-        else:
-            prediction, std = saved.estimator.predict(molecules.data), None
-    for warning in caught:  # one line per reason, with the molecules' count
+        prediction, reasons = predict_valid(
+            saved.estimator, molecules.data, **({"return_std": True} if args.std else {})
+        )
+    prediction, std = prediction if args.std else (prediction, None)
+    for warning in caught:  # one line per reason, naming the molecules
         if issubclass(warning.category, DomainWarning):
-            print(f"warning: {warning.message}", file=sys.stderr)
+            print(f"warning: {warning.message.describe(labels)}", file=sys.stderr)
         else:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
+    failed = [i for i, reason in enumerate(reasons) if reason]
+    for i in failed:
+        print(f"warning: {labels[i]}: not predicted: {reasons[i]}", file=sys.stderr)
+    if failed and args.strict:
+        raise ValueError(
+            f"{len(failed)} of {len(names)} molecules cannot be predicted (--strict: "
+            "nothing written)"
+        )
+    if args.output and args.output.endswith(".extxyz"):
+        _write_extxyz(args.output, molecules, saved.target, prediction, std, reasons)
+        print(
+            f"wrote {len(names)} molecules, {len(names) - len(failed)} with predictions, to "
+            f"{args.output}",
+            file=sys.stderr,
+        )
+        return 2 if failed else 0
     value_column = f"{saved.target} ({saved.unit})"
     if prediction.ndim == 2:
         header = ["molecule", "name", "atom", "element", value_column]
         header += [] if std is None else [f"std ({saved.unit})"]
-        rows = _atom_rows(molecules.data, names, prediction, std)
+        rows = _atom_rows(molecules.data, names, prediction, std, reasons)
     else:
         header = ["name", value_column] + ([] if std is None else [f"std ({saved.unit})"])
         columns = [prediction] if std is None else [prediction, std]
         rows = (
-            [name, *(f"{float(value):.6f}" for value in values)]
-            for name, *values in zip(names, *columns, strict=True)
+            [name, *map(_value, values), reason or ""]
+            for name, reason, *values in zip(names, reasons, *columns, strict=True)
         )
     handle = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         writer = csv.writer(handle)
-        writer.writerow(header)
+        writer.writerow([*header, "reason"])
         writer.writerows(rows)
     finally:
         if args.output:
             handle.close()
-            print(f"wrote {len(names)} molecules' predictions to {args.output}", file=sys.stderr)
+            print(
+                f"wrote {len(names) - len(failed)} molecules' predictions to {args.output}",
+                file=sys.stderr,
+            )
+    if failed:
+        print(
+            f"{len(failed)} of {len(names)} molecules not predicted (empty values, their "
+            "reason in the CSV)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
-def _atom_rows(X, names, prediction, std=None):
-    """CSV rows (molecule index, name, atom index, element, value[, std]) of every real atom."""
+def _write_extxyz(path, molecules, target, prediction, std, reasons) -> None:
+    """The molecules with their predictions, as MACE's evaluation writes them: in each
+    frame's info (``target``, ``target_std``), or per atom for a model of atomic values;
+    a molecule not predicted has its ``reason`` instead."""
+    from ase.io import write
+
+    from ..molecules import to_atoms
+
+    frames = to_atoms(molecules.data)
+    for i, atoms in enumerate(frames):
+        atoms.info["name"] = str(molecules.names[i])
+        if reasons[i]:
+            atoms.info["reason"] = reasons[i]
+            continue
+        values = {target: prediction[i]} | ({} if std is None else {f"{target}_std": std[i]})
+        for key, value in values.items():
+            if prediction.ndim == 2:
+                atoms.arrays[key] = value[: len(atoms)]
+            else:
+                atoms.info[key] = float(value)
+    write(path, frames, format="extxyz")
+
+
+def _value(value) -> str:
+    """A CSV cell: six decimals, empty for a molecule not predicted (NaN)."""
+    return "" if np.isnan(value) else f"{float(value):.6f}"
+
+
+def _atom_rows(X, names, prediction, std, reasons):
+    """CSV rows (molecule index, name, atom index, element, value[, std], reason) of every
+    real atom."""
     from ase.data import chemical_symbols
 
     for m, a in zip(*(X[:, :, 0] > 0).nonzero(), strict=True):
         element = chemical_symbols[int(X[m, a, 0])]
         values = [prediction[m, a]] if std is None else [prediction[m, a], std[m, a]]
-        yield [int(m), names[m], int(a), element, *(f"{value:.6f}" for value in values)]
+        yield [int(m), names[m], int(a), element, *map(_value, values), reasons[m] or ""]
 
 
 def register(commands) -> None:
@@ -162,11 +227,20 @@ def register(commands) -> None:
         "predict",
         help="predict with a saved model",
         description="Predict the saved model's target for molecules in .xyz/.extxyz files; "
-        "writes CSV (name, prediction) to stdout or --output.",
+        "writes CSV (name, prediction, reason) to stdout or --output. A molecule the model "
+        "cannot predict (an element it was not fitted on, atoms on top of each other) gets "
+        "an empty prediction, its reason in the CSV and a warning naming it by file:frame "
+        "(name); the other molecules are predicted and the exit status is 2.",
     )
     predict.add_argument("model", help="model file written by 'acn-sklearn fit'")
     predict.add_argument("molecules", nargs="+", help=".xyz or .extxyz file(s)")
-    predict.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    predict.add_argument(
+        "-o",
+        "--output",
+        help="CSV file (default: standard output); a .extxyz file gets the molecules with "
+        "their predictions in each frame's info, named after the target (and TARGET_std "
+        "with --std; per atom for a model of atomic values), as MACE's evaluation writes them",
+    )
     predict.add_argument(
         "--std",
         action="store_true",
@@ -178,5 +252,10 @@ def register(commands) -> None:
         action="store_true",
         help="also load a model file of the older pickle format, which runs the code it "
         "holds: only for files from a source you trust",
+    )
+    predict.add_argument(
+        "--strict",
+        action="store_true",
+        help="all or nothing: if any molecule cannot be predicted, write nothing and exit 1",
     )
     predict.set_defaults(run=run_predict)

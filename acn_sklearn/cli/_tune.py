@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..registry import MODEL_NAMES
-from ._common import add_protocol_arguments, load_data, positive_int
+from ._common import add_protocol_arguments, data_source, load_data, positive_int, save_fitted
 
 #: make_storage's defaults (acn_sklearn.tuning imports optuna: not at start-up).
 HEARTBEAT_INTERVAL, MAX_RETRY = 60, 3
@@ -14,11 +14,12 @@ HEARTBEAT_INTERVAL, MAX_RETRY = 60, 3
 
 def run(args: argparse.Namespace) -> int:
     """Tune one model, refit the best configuration and score it on the held-out set."""
+    import shlex
     from pathlib import Path
 
     import optuna
 
-    from ..registry import model_entry
+    from ..registry import format_model_spec, model_entry
     from ..study.protocol import held_out_split
     from ..tuning import (
         make_storage,
@@ -86,13 +87,31 @@ def run(args: argparse.Namespace) -> int:
         "storage": storage,
     }
     paths = write_results(result, out, spec=args.model, test_mae=test_mae, info=info)
+    best_spec = format_model_spec(args.model, **result.best_params)
+    about = {"model": best_spec, "n_train": args.n_train, "data": data_source(args)}
+    paths["best model"] = save_fitted(
+        result.estimator, out / "best.model", X[train], target=args.target, unit=unit, info=about
+    )
     print(
         f"best {result.best_params}\nsearch MAE {result.search_mae:.4g} {unit} (training data"
-        f" only); held-out test MAE of the refitted best model {test_mae:.4g} {unit}"
+        f" only); held-out test MAE of the refitted best model {test_mae:.4g} {unit}\n"
+        f"saved it as {paths['best model']}; the same model on a random subset of its own:\n"
+        f"  {shlex.join(['acn-sklearn', 'fit', *_fit_arguments(args, best_spec)])}"
     )
     for label, path in paths.items():
         print(f"wrote {label}: {path}", file=sys.stderr)
     return 0
+
+
+def _fit_arguments(args: argparse.Namespace, spec: str) -> list[str]:
+    """The ``acn-sklearn fit`` arguments of model ``spec`` on the data the search used."""
+    arguments = ["--model", spec, "--target", args.target, "--n-train", str(args.n_train)]
+    if args.data:
+        arguments += ["--data", *args.data]
+    for option, value in (("--targets", args.targets), ("--unit", args.unit)):
+        if value:
+            arguments += [option, str(value)]
+    return [*arguments, "-o", f"{spec.partition(':')[0]}.model"]
 
 
 def register(commands) -> None:
@@ -105,7 +124,9 @@ def register(commands) -> None:
         "models: OptunaSearchCV with k-fold CV; acn: validation MAE per epoch with pruning. "
         "Several workers may share one study: run the same command (with --resume) in "
         "several processes on a storage for concurrent writers: journal:PATH on one "
-        "machine, a PostgreSQL/MySQL URL across machines. --n-trials counts per worker.",
+        "machine, a PostgreSQL/MySQL URL across machines. --n-trials counts per worker. "
+        "Writes the refitted best model to OUTPUT/best.model and prints the 'acn-sklearn "
+        "fit' command of its spec.",
     )
     tune.add_argument(
         "--model",

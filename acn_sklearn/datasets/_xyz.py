@@ -20,6 +20,7 @@ def load_xyz(
     *,
     targets_csv: str | os.PathLike | None = None,
     unit: str | None = None,
+    validate: bool = True,
 ) -> Bunch:
     """Load molecules from .xyz/.extxyz files, and optionally one target.
 
@@ -41,17 +42,22 @@ def load_xyz(
     unit : str, optional
         The target's unit, returned as ``target_units``; by default the unit of
         a QM9 property name, else ``"target units"``.
+    validate : bool, default=True
+        Validate the molecules (:func:`~acn_sklearn.molecules.check_molecules`).
+        False leaves it to the estimator, e.g. to predict the valid ones with
+        :func:`~acn_sklearn.molecules.predict_valid`.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
         ``data``: canonical array (n_molecules, max_atoms, 4) of the molecules
-        of every file in order, each file's validated; ``target``: ndarray of
-        shape (n_molecules,), of shape (n_molecules, max_atoms) aligned with
-        ``data`` (zero at padding) for a per-atom property, or None without
-        ``target``; ``names``: ndarray of
-        str; ``target_units``: ``unit``, else the unit of a QM9 property name,
-        else ``"target units"``.
+        of every file in order (validated unless ``validate=False``);
+        ``target``: ndarray of shape (n_molecules,), of shape (n_molecules,
+        max_atoms) aligned with ``data`` (zero at padding) for a per-atom
+        property, or None without ``target``; ``names``: ndarray of str;
+        ``locations``: ndarray of str, each molecule's ``file:frame`` (frames
+        from 0); ``target_units``: ``unit``, else the unit of a QM9 property
+        name, else ``"target units"``.
 
     Raises
     ------
@@ -63,15 +69,17 @@ def load_xyz(
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    molecules, names = [], []
+    molecules, names, locations = [], [], []
     for path in paths:
         frames = read_xyz(path)
+        located = [f"{path}:{frame}" for frame in range(len(frames))]
         named = [
-            str(atoms.info.get("name", atoms.info.get("smiles", f"{path}:{frame}")))
-            for frame, atoms in enumerate(frames)
+            str(atoms.info.get("name", atoms.info.get("smiles", location)))
+            for atoms, location in zip(frames, located, strict=True)
         ]
         try:
-            check_molecules(frames)
+            if validate:
+                check_molecules(frames)
         except ValueError as error:  # "molecule i: ..." -> the file and the molecule's name
             message = str(error)
             numbered = re.match(r"molecule (\d+):", message)
@@ -81,6 +89,7 @@ def load_xyz(
             raise ValueError(f"{path}: {message}") from None
         molecules.extend(frames)
         names.extend(named)
+        locations.extend(located)
     X = to_array(molecules)
     y = None
     if targets_csv is not None:
@@ -99,6 +108,7 @@ def load_xyz(
         data=X,
         target=y,
         names=np.array(names),
+        locations=np.array(locations),
         target_units=unit or TARGET_UNITS.get(target, "target units"),
     )
 

@@ -94,3 +94,41 @@ def laplacian(A, B, sigma):
     if B is None:
         return laplacian_kernel_symmetric(A, sigma)
     return laplacian_kernel(A, B, sigma)
+
+
+#: The global kernels by name.
+GLOBAL_KERNELS = {"gaussian": gaussian_kernel, "laplacian": laplacian}
+#: The power p of each global kernel: ``k(a, b) = exp(-sum |a_i - b_i|^p / (p sigma^p))``.
+KERNEL_POWER = {"gaussian": 2, "laplacian": 1}
+
+
+def padded_kernel(kernel, A, B, sigma):
+    """A global kernel between the rows of A and those of B zero-padded to A's width.
+
+    A Coulomb matrix of a molecule larger than the representation's fitted size is
+    wider than the training representations; with the columns of the matrix's
+    triangle in order (qmllib's layout), a smaller molecule's matrix at the larger
+    size is its own followed by zeros, so this is the kernel of both at the larger
+    size. The kernel of the shared columns times ``k(extra, 0)``, one factor per
+    row of A: no padded copy of B.
+
+    Parameters
+    ----------
+    kernel : {"gaussian", "laplacian"}
+    A : ndarray of shape (n_a, n_features_a)
+    B : ndarray of shape (n_b, n_features_b), n_features_b <= n_features_a
+    sigma : float
+
+    Returns
+    -------
+    K : ndarray of shape (n_a, n_b)
+    """
+    function = GLOBAL_KERNELS[kernel]
+    width = B.shape[1]
+    if A.shape[1] == width:
+        return function(A, B, sigma)
+    K = function(np.ascontiguousarray(A[:, :width]), B, sigma)
+    p = KERNEL_POWER[kernel]
+    extra = np.sum(np.abs(A[:, width:]) ** p, axis=1)
+    K *= np.exp(-extra / (p * sigma**p))[:, None]
+    return K

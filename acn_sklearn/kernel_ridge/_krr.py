@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..uncertainty import std_scale
-from ._kernels import BLOCK_ROWS, gaussian_kernel, laplacian
+from ._kernels import BLOCK_ROWS, GLOBAL_KERNELS, KERNEL_POWER, padded_kernel
 from ._local import BLOCK_ATOMS, local_gaussian_kernel
 from ._loo import (
     ALPHA_FACTORS,
@@ -23,10 +23,6 @@ from ._loo import (
     loo_residuals,
 )
 from ._memory import ENTRY_BYTES, check_kernel_fits
-
-_GLOBAL_KERNELS = {"gaussian": gaussian_kernel, "laplacian": laplacian}
-#: The power of sigma in each global kernel's exponent: k = exp(-d^p / (p sigma^p)).
-_SIGMA_POWER = {"gaussian": 2, "laplacian": 1}
 
 
 class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
@@ -104,7 +100,11 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         leave-one-out prediction: the uncertainty of molecules the model did
         not train on, the reference of the applicability domain.
     n_features_in_ : int
-        Features per molecule (2-D X) or per atom, Z included (3-D X).
+        Features per molecule (2-D X) or per atom, Z included (3-D X). A global
+        kernel also predicts X with more features, comparing it with the
+        training samples zero-padded (the Coulomb matrix of a molecule larger
+        than the representation was fitted for, see
+        :class:`~acn_sklearn.CoulombMatrix`).
 
     Notes
     -----
@@ -167,6 +167,10 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
 
     def _check_X(self, X, reset):
         if self.kernel != "local_gaussian":
+            if not reset and hasattr(self, "n_features_in_"):
+                X = check_array(X, dtype=np.float64)
+                if X.shape[1] > self.n_features_in_:  # compared zero-padded: padded_kernel
+                    return X
             return validate_data(self, X, reset=reset, dtype=np.float64)
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 3 or X.shape[2] < 2:
@@ -188,7 +192,7 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         sigma = self.sigma_ if sigma is None else sigma
         if self.kernel == "local_gaussian":
             return local_gaussian_kernel(A, B, sigma)
-        return _GLOBAL_KERNELS[self.kernel](A, B, sigma)
+        return GLOBAL_KERNELS[self.kernel](A, B, sigma)
 
     def _n_matrices(self):
         """N x N matrices a fit holds at once: 1 at a fixed sigma and alpha; while
@@ -336,7 +340,7 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
             log_kernel = self._kernel(X, sigma=sigmas[-1])
             with np.errstate(divide="ignore"):  # a kernel value of 0 stays 0 at every sigma
                 np.log(log_kernel, out=log_kernel)
-            power = _SIGMA_POWER[self.kernel]
+            power = KERNEL_POWER[self.kernel]
 
             def kernel_at(i):
                 K = np.multiply(log_kernel, (sigmas[-1] / sigmas[i]) ** power)
@@ -413,7 +417,10 @@ class KernelRidgeRegressor(RegressorMixin, BaseEstimator):
         variance = np.empty(len(X))
         for start in range(0, len(X), BLOCK_ROWS):
             rows = slice(start, start + BLOCK_ROWS)
-            K = self._kernel(X[rows], self.X_fit_)
+            if self.kernel == "local_gaussian":
+                K = self._kernel(X[rows], self.X_fit_)
+            else:
+                K = padded_kernel(self.kernel, X[rows], self.X_fit_, self.sigma_)
             y[rows] = K @ self.dual_coef_
             if return_std:
                 v = self.L_inv_ @ K.T

@@ -55,10 +55,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..molecules import check_molecules, check_targets, checked
 from ..uncertainty import std_scale
-from ._kernels import gaussian_kernel, laplacian
+from ._kernels import GLOBAL_KERNELS, padded_kernel
 from ._memory import ENTRY_BYTES, available_memory
-
-_KERNELS = {"gaussian": gaussian_kernel, "laplacian": laplacian}
 
 #: Jitter added to the landmark kernel's diagonal (which is 1) before its Cholesky
 #: factorization; multiplied by 10 while the factorization fails, up to the last.
@@ -193,7 +191,7 @@ class NystroemKernelRidge(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "representation": [HasMethods(["fit", "transform"])],
-        "kernel": [StrOptions(set(_KERNELS))],
+        "kernel": [StrOptions(set(GLOBAL_KERNELS))],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_landmarks": [Interval(Integral, 1, None, closed="left")],
@@ -234,7 +232,11 @@ class NystroemKernelRidge(RegressorMixin, BaseEstimator):
         """``(rows, kernel between the block's molecules and the landmarks)`` per block."""
         for start in range(0, len(X), self.block_size):
             rows = slice(start, start + self.block_size)
-            yield rows, _KERNELS[self.kernel](self._represent(X[rows]), self.landmarks_, self.sigma)
+            # wider than the landmarks: a Coulomb matrix of a larger molecule, see padded_kernel
+            yield (
+                rows,
+                padded_kernel(self.kernel, self._represent(X[rows]), self.landmarks_, self.sigma),
+            )
 
     def _check_memory(self, n_landmarks, n_samples):
         budget = available_memory() if self.max_memory is None else int(self.max_memory)
@@ -251,7 +253,7 @@ class NystroemKernelRidge(RegressorMixin, BaseEstimator):
 
     def _factor_landmark_kernel(self):
         """Cholesky factor L of the landmark kernel, with the least jitter that works."""
-        K = _KERNELS[self.kernel](self.landmarks_, None, self.sigma)
+        K = GLOBAL_KERNELS[self.kernel](self.landmarks_, None, self.sigma)
         diagonal = K.flat[:: len(K) + 1].copy()
         for jitter in JITTERS:
             K.flat[:: len(K) + 1] = diagonal + jitter

@@ -9,7 +9,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ..molecules import check_elements, check_molecules, elements_in, n_atoms, to_zr
+from ..molecules import (
+    InvalidMoleculeError,
+    check_elements,
+    check_molecules,
+    elements_in,
+    n_atoms,
+    to_zr,
+)
 from ._cache import represent
 
 #: Parameter constraints of every representation: elements, parallelism, cache.
@@ -57,13 +64,15 @@ class MoleculeTransformer(TransformerMixin, BaseEstimator):
         return X
 
     def _check_size(self, X, largest):
-        too_big = np.flatnonzero(n_atoms(X) > largest)
+        counts = n_atoms(X)
+        too_big = np.flatnonzero(counts > largest)
         if len(too_big):
             i = too_big[0]
-            raise ValueError(
-                f"molecule {i}: has {n_atoms(X[i : i + 1])[0]} atoms, more than the "
-                f"{largest} this {type(self).__name__} was fitted for; set its size "
-                f"parameter or fit on larger molecules ({len(too_big) - 1} more)"
+            problem = f"more than the {largest} this {type(self).__name__} was fitted for"
+            raise InvalidMoleculeError(
+                f"molecule {i}: has {counts[i]} atoms, {problem}; set its size "
+                f"parameter or fit on larger molecules ({len(too_big) - 1} more)",
+                {j: f"has {counts[j]} atoms, {problem}" for j in too_big},
             )
 
     def _represent(self, X):

@@ -11,6 +11,7 @@ from qmllib.representations import (
 )
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..molecules import n_atoms
 from ._base import COMMON_CONSTRAINTS, VectorRepresentation
 
 
@@ -34,8 +35,9 @@ class CoulombMatrix(VectorRepresentation):
     Parameters
     ----------
     size : int, default=None
-        Largest molecule the representation holds. None: the largest training
-        molecule, learned in ``fit``.
+        The matrix size of training molecules. None: the largest training
+        molecule's atoms, learned in ``fit``. A larger molecule is still
+        represented, see Notes.
     sorting : {"row-norm", "unsorted", "eigenvalue"}, default="row-norm"
         ``"row-norm"`` orders atoms by decreasing row norm of M (permutation
         invariant, the paper's choice); ``"unsorted"`` keeps the input order;
@@ -60,6 +62,22 @@ class CoulombMatrix(VectorRepresentation):
         Atoms of the largest training molecule.
     n_features_out_ : int
         ``size_ (size_ + 1) / 2``, or ``size_`` for ``sorting="eigenvalue"``.
+
+    Notes
+    -----
+    A molecule with more atoms than ``size_`` is represented at its own size
+    ``n``: ``transform`` returns ``n (n + 1) / 2`` columns for the whole batch.
+    qmllib writes the triangle column by column, so a smaller molecule's matrix at
+    size ``n`` is its matrix at ``size_`` followed by zeros (the entries of the
+    atoms it lacks, as in any padded Coulomb matrix). The kernel models compare
+    the wider rows with their training representations zero-padded to that width
+    (:func:`~acn_sklearn.kernel_ridge._kernels.padded_kernel`), which is exactly
+    the kernel of the Coulomb matrices of size ``n`` of both: well defined, and
+    the same as for a training molecule smaller than another. The model predicts
+    it with a :class:`~acn_sklearn.domain.DomainWarning` (more heavy atoms than
+    any training molecule). With ``sorting="eigenvalue"`` the zeros of a padded
+    spectrum sit between its positive and negative eigenvalues, so a larger
+    molecule is refused there.
 
     Examples
     --------
@@ -91,7 +109,9 @@ class CoulombMatrix(VectorRepresentation):
         self.n_features_out_ = n if self.sorting == "eigenvalue" else n * (n + 1) // 2
 
     def _check_input_size(self, X):
-        self._check_size(X, self.size_)
+        if self.sorting == "eigenvalue":
+            self._check_size(X, self.size_)
 
     def _settings(self, X):
-        return {"size": self.size_, "sorting": self.sorting}
+        # A larger molecule: the whole batch at its size (see Notes).
+        return {"size": max(self.size_, int(n_atoms(X).max())), "sorting": self.sorting}

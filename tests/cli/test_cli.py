@@ -135,8 +135,9 @@ def test_fit_on_own_molecules_then_predict_csv(small_files, tmp_path, qm9_subset
     out = tmp_path / "p.csv"
     assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["name", "U_atomization (kcal/mol)"]
+    assert rows[0] == ["name", "U_atomization (kcal/mol)", "reason"]
     assert [r[0] for r in rows[1:]] == [f"{new}:{i}" for i in range(10)]
+    assert all(r[2] == "" for r in rows[1:])
     X, y = qm9_subset
     expected = make_model("cm").fit(X[:150], y[:150]).predict(X[150:160])
     np.testing.assert_allclose([float(r[1]) for r in rows[1:]], expected, rtol=1e-6)
@@ -186,7 +187,7 @@ def test_own_targets_name_their_unit(small_files, tmp_path, capsys):
     model = _fit_own_targets(new, tmp_path, "gap", "--unit", "eV")
     assert "(gap, eV)" in capsys.readouterr().err
     assert main(["predict", str(model), str(new)]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "name,gap (eV)"
+    assert capsys.readouterr().out.splitlines()[0] == "name,gap (eV),reason"
     assert main(["fit", "--model", "cm", "--unit", "eV", "-o", str(model)]) == 1
     assert "--unit names the unit of your own targets (--data)" in capsys.readouterr().err
 
@@ -383,7 +384,7 @@ def test_predict_warns_for_positions_in_bohr(small_files, tmp_path, capsys):
     assert main(["predict", str(model), str(water)]) == 0
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning")]
     assert len(warned) == 1 and "1 molecule(s) outside the training domain" in warned[0]
-    assert "(positions in bohr? they must be in Angstrom): molecule(s) 1" in warned[0]
+    assert f"(positions in bohr? they must be in Angstrom): molecule(s) {water}:1;" in warned[0]
 
 
 def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_path, capsys):
@@ -406,12 +407,12 @@ def test_predict_std_writes_a_column_and_warns_once_per_reason(small_files, tmp_
     assert "more heavy atoms than any training molecule" in warned[0]
     assert "uncertainty far above the validation level" in warned[1]
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["name", "U_atomization (kcal/mol)", "std (kcal/mol)"]
+    assert rows[0] == ["name", "U_atomization (kcal/mol)", "std (kcal/mol)", "reason"]
     estimator = load_model(model).estimator
     mean, std = estimator.predict([alkane(13), alkane(15)], return_std=True)
-    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows[1:]], np.c_[mean, std])
+    np.testing.assert_allclose([[float(v) for v in r[1:3]] for r in rows[1:]], np.c_[mean, std])
     assert main(["predict", str(model), str(new)]) == 0  # without --std: no std column
-    assert capsys.readouterr().out.splitlines()[0] == "name,U_atomization (kcal/mol)"
+    assert capsys.readouterr().out.splitlines()[0] == "name,U_atomization (kcal/mol),reason"
 
 
 TINY_NETWORK = (
@@ -444,7 +445,7 @@ def test_fit_and_predict_atomic_charges_one_row_per_atom(tmp_path, qm9_subset_at
     assert main([*fit, "--target", "mulliken_charges", "-o", str(model)]) == 0
     assert main(["predict", str(model), str(new), "-o", str(out)]) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["molecule", "name", "atom", "element", "mulliken_charges (e)"]
+    assert rows[0] == ["molecule", "name", "atom", "element", "mulliken_charges (e)", "reason"]
     atoms = qm9_subset_atoms[200:203]
     assert len(rows) - 1 == sum(len(a) for a in atoms)
     expected = [(str(m), str(i), s) for m, a in enumerate(atoms) for i, s in enumerate(a.symbols)]
@@ -454,3 +455,86 @@ def test_fit_and_predict_atomic_charges_one_row_per_atom(tmp_path, qm9_subset_at
     capsys.readouterr()
     assert main([*fit, "--model", "acn", "--target", "mulliken_charges", "-o", "m"]) == 1
     assert "use ACNAtomRegressor (model 'acn_atom')" in capsys.readouterr().err
+
+
+CH3CL = "5\nCH3Cl\nC 0 0 0\nCl 1.78 0 0\nH -0.36 1.03 0\nH -0.36 -0.51 0.89\nH -0.36 -0.51 -0.89\n"
+
+
+def test_predict_keeps_every_valid_molecule_and_names_the_others(
+    small_files, tmp_path, qm9_subset_atoms, capsys
+):
+    from test_domain import alkane
+
+    train, _ = small_files
+    model = tmp_path / "slatm.model"
+    fit = ["fit", "--model", "slatm", "--data", str(train), "--n-train", "60", "-o", str(model)]
+    assert main(fit) == 0
+    a, b = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    squashed = qm9_subset_atoms[203].copy()
+    squashed.positions[1] = squashed.positions[0] + 0.1  # two atoms on top of each other
+    write(a, [Atoms(m.numbers, m.positions) for m in qm9_subset_atoms[200:202]], format="xyz")
+    with b.open("w") as handle:
+        write(handle, [qm9_subset_atoms[202], alkane(13), squashed], format="extxyz")
+        handle.write(CH3CL)
+    out = tmp_path / "p.csv"
+    capsys.readouterr()
+    assert main(["predict", str(model), str(a), str(b), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert warned[-2:] == [
+        f"warning: {b}:2 ({squashed.info['smiles']}): not predicted: atoms 0 and 1 are 0.173 A "
+        "apart, closer than min_distance=0.5 A",
+        f"warning: {b}:3 (CH3Cl): not predicted: element Cl not seen in fit (this SLATM "
+        "accepts H, C, N, O, F)",
+    ]
+    # DomainWarnings name the molecules as the failures do, not by an index over all files
+    assert f"more heavy atoms than any training molecule (9): molecule(s) {b}:1;" in warned[0]
+    assert "2 of 6 molecules not predicted" in err
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["name", "U_atomization (kcal/mol)", "reason"]
+    assert [r[0] for r in rows[1:]] == [
+        f"{a}:0",
+        f"{a}:1",
+        qm9_subset_atoms[202].info["smiles"],
+        f"{b}:1",
+        squashed.info["smiles"],
+        "CH3Cl",
+    ]
+    assert [r[1] == "" for r in rows[1:]] == [False] * 4 + [True] * 2
+    assert rows[5][2].startswith("atoms 0 and 1") and rows[6][2].startswith("element Cl")
+    valid = [*qm9_subset_atoms[200:203], alkane(13)]
+    expected = load_model(model).estimator.predict(valid)
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:5]], expected, rtol=1e-9)
+    # --strict: all or nothing
+    out.unlink()
+    assert main(["predict", str(model), str(a), str(b), "-o", str(out), "--strict"]) == 1
+    assert "2 of 6 molecules cannot be predicted (--strict" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_predict_writes_extxyz_with_the_values_in_each_frames_info(
+    small_files, tmp_path, qm9_subset_atoms, capsys
+):
+    from ase.io import read
+
+    train, _ = small_files
+    model = tmp_path / "cm.model"
+    fit = ["fit", "--model", "cm", "--data", str(train), "--n-train", "80", "--std"]
+    assert main([*fit, "-o", str(model)]) == 0
+    mine = tmp_path / "mine.xyz"
+    write(mine, [Atoms(m.numbers, m.positions) for m in qm9_subset_atoms[200:203]], format="xyz")
+    with mine.open("a") as handle:
+        handle.write(CH3CL)
+    out = tmp_path / "p.extxyz"
+    assert main(["predict", str(model), str(mine), "--std", "-o", str(out)]) == 2
+    frames = read(out, index=":")
+    assert [len(f) for f in frames] == [len(m) for m in qm9_subset_atoms[200:203]] + [5]
+    mean, std = load_model(model).estimator.predict(qm9_subset_atoms[200:203], return_std=True)
+    np.testing.assert_allclose([f.info["U_atomization"] for f in frames[:3]], mean, rtol=1e-12)
+    np.testing.assert_allclose([f.info["U_atomization_std"] for f in frames[:3]], std, rtol=1e-12)
+    np.testing.assert_allclose(frames[1].positions, qm9_subset_atoms[201].positions)
+    assert frames[3].info["name"] == "CH3Cl" and "U_atomization" not in frames[3].info
+    assert frames[3].info["reason"].startswith("element Cl not seen in fit")
+    # other suffixes: CSV
+    assert main(["predict", str(model), str(mine), "-o", str(tmp_path / "p.txt")]) == 2
+    assert (tmp_path / "p.txt").read_text().startswith("name,U_atomization (kcal/mol),reason")

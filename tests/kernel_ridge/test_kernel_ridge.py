@@ -116,7 +116,7 @@ def test_memory_guard_refuses_before_allocating(cm_data, monkeypatch):
     def must_not_run(*args):
         raise AssertionError("the kernel was built despite the memory guard")
 
-    monkeypatch.setitem(_krr._GLOBAL_KERNELS, "laplacian", must_not_run)
+    monkeypatch.setitem(_krr.GLOBAL_KERNELS, "laplacian", must_not_run)
     model = KernelRidgeRegressor(kernel="laplacian", max_memory=200 * 200 * 8 + R.nbytes)
     with pytest.raises(MemoryError, match=r"400 x 400 training kernel .* at most N = 200 "):
         model.fit(R, y)

@@ -82,7 +82,9 @@ def test_memory_is_landmarks_squared_plus_blocks(data, monkeypatch):
         return wrapper
 
     monkeypatch.setattr(CoulombMatrix, "transform", recording_transform)
-    monkeypatch.setitem(_nystroem._KERNELS, "laplacian", recording(_nystroem._KERNELS["laplacian"]))
+    monkeypatch.setitem(
+        _nystroem.GLOBAL_KERNELS, "laplacian", recording(_nystroem.GLOBAL_KERNELS["laplacian"])
+    )
     model = nystroem(n_landmarks=20, block_size=7).fit(X, y)
     assert represented[0] == 20  # the landmarks, once
     # every training molecule once, then the calibration molecules (those that are not

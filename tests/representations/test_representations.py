@@ -50,11 +50,18 @@ def test_coulomb_matrix_matches_qmllib(molecules, sorting):
 
 
 def test_coulomb_matrix_size_unseen_in_fit(molecules):
-    small = molecules[n_atoms(molecules) < n_atoms(molecules).max()]
+    fits = n_atoms(molecules) < n_atoms(molecules).max()
+    small = molecules[fits]
     cm = CoulombMatrix().fit(small)
-    largest = int(np.argmax(n_atoms(molecules)))
-    with pytest.raises(ValueError, match=f"molecule {largest}: has .* atoms, more than"):
-        cm.transform(molecules)
+    largest = int(n_atoms(molecules).max())
+    # a larger molecule: the batch at its size, the smaller molecules' rows a prefix + zeros
+    wide = cm.transform(molecules)
+    assert wide.shape[1] == largest * (largest + 1) // 2 > cm.n_features_out_
+    np.testing.assert_array_equal(wide[fits, : cm.n_features_out_], cm.transform(small))
+    assert not wide[fits, cm.n_features_out_ :].any()
+    eigenvalues = CoulombMatrix(sorting="eigenvalue").fit(small)
+    with pytest.raises(ValueError, match="has .* atoms, more than"):
+        eigenvalues.transform(molecules)
     assert CoulombMatrix(size=29).fit(small).transform(molecules).shape[1] == 29 * 30 // 2
     with pytest.raises(ValueError, match="more than the 5"):
         CoulombMatrix(size=5).fit(molecules)
@@ -190,3 +197,21 @@ def test_memory_caches_each_molecule_once(
     other = clone(model).set_params(**other_settings).fit(molecules).transform(molecules[:5])
     assert len(calls) >= 5
     assert other.shape != first[:5].shape or not np.allclose(other, first[:5])
+
+
+def test_a_molecule_larger_than_the_fitted_size_is_predicted_as_at_the_larger_size(qm9_subset):
+    """A Coulomb-matrix model fitted on small molecules predicts larger ones as a model
+    whose matrices are all of the larger size (zero-padded training matrices): the
+    size is in atoms, the training domain in heavy atoms, so these are within it."""
+    import warnings
+
+    from acn_sklearn import make_cm_krr
+
+    X, y = qm9_subset
+    counts = (X[:, :, 0] > 0).sum(axis=1)
+    small, big = np.flatnonzero(counts <= 15)[:80], np.flatnonzero(counts > 15)[:10]
+    model = make_cm_krr(cm__size=None).fit(X[small], y[small])
+    wide = make_cm_krr(cm__size=X.shape[1]).fit(X[small], y[small])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(model.predict(X[big]), wide.predict(X[big]), rtol=1e-9)

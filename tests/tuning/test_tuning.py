@@ -338,3 +338,32 @@ def test_sqlite_trial_whose_heartbeat_stops_is_failed_and_retried(tmp_path):
     assert killed.state == optuna.trial.TrialState.FAIL
     assert retried.state == optuna.trial.TrialState.COMPLETE
     assert retried.params == killed.params
+
+
+def test_cli_saves_the_refitted_best_model_and_prints_its_fit_command(tmp_path, qm9_subset, capsys):
+    import shlex
+
+    from acn_sklearn.persistence import load_model
+    from acn_sklearn.registry import parse_model_spec
+
+    out = tmp_path / "t"
+    assert tune_cli(out, "--seed", "1") == 0
+    stdout = capsys.readouterr().out
+    record = json.loads((out / "best_params.json").read_text())
+    saved = load_model(out / "best.model")
+    assert (saved.target, saved.unit) == ("U_atomization", "kcal/mol")
+    X, y = qm9_subset
+    _, test = held_out_split(len(X), 150, n_test=100, test_seed=0, repeat=0)
+    mae = np.mean(np.abs(saved.estimator.predict(X[test]) - y[test]))
+    assert mae == pytest.approx(record["test_mae"], rel=1e-9)
+    # the printed command fits the same model: the spec with the best parameters
+    command = shlex.split(next(line for line in stdout.splitlines() if "acn-sklearn fit" in line))
+    assert command[:2] == ["acn-sklearn", "fit"]
+    spec = command[command.index("--model") + 1]
+    assert parse_model_spec(spec) == ("cm", record["params"])
+    assert command[command.index("--data") + 1] == SUBSET
+    assert command[command.index("--n-train") + 1] == "150"
+    assert main([*command[1:-1], str(tmp_path / "refit.model")]) == 0
+    refit = load_model(tmp_path / "refit.model")
+    assert refit.info["model"] == spec == saved.info["model"]
+    assert refit.estimator[-1].regressor.sigma == record["params"]["krr__sigma"]
