@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acn_sklearn.molecules import read_xyz, to_array
+from acn_sklearn.datasets import read_xyz
+from acn_sklearn.molecules import to_array
 
 DATA = Path(__file__).parent / "data"
 

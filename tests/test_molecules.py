@@ -5,10 +5,10 @@ import pytest
 from ase import Atoms
 from ase.io import write
 
+from acn_sklearn.datasets import read_xyz
 from acn_sklearn.molecules import (
     check_molecules,
     n_atoms,
-    read_xyz,
     to_array,
     to_atoms,
     to_zr,
@@ -62,66 +62,6 @@ def test_xyz_round_trip_keeps_order_frames_and_properties(X, tmp_path):
     assert read[0].info["energy"] == pytest.approx(-76.4)
     np.testing.assert_allclose(to_array(read[:2], max_atoms=6), X)
     np.testing.assert_allclose(to_array(read[2:]), X[1:, :5])
-
-
-def test_read_xyz_keeps_a_plain_comment_line_as_the_name(tmp_path):
-    path = tmp_path / "two.xyz"
-    water = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
-    path.write_text(water.format("water molecule") + water.format("name=w energy=-1.5"))
-    plain, extended = read_xyz(path)
-    assert plain.info == {"name": "water molecule"}
-    assert extended.info["name"] == "w" and extended.info["energy"] == pytest.approx(-1.5)
-
-
-def test_read_xyz_refuses_to_drop_molecules_after_a_blank_line(tmp_path):
-    path = tmp_path / "gap.xyz"
-    water = "3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
-    path.write_text(water + "\n" + water + water)
-    with pytest.raises(ValueError, match="holds 3 molecules, but only the first 1 could be read"):
-        read_xyz(path)
-    path.write_text(water + "\nwater again\n")
-    with pytest.raises(ValueError, match="line 7: expected the atom count of a molecule"):
-        read_xyz(path)
-
-
-WATER_XYZ = "3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (
-            WATER_XYZ.replace("H 0.96 0 0", "H 0.96 0"),
-            "line 4: the atom line 'H 0.96 0' has 3 values; it needs 4 (element symbol, "
-            "x coordinate, y coordinate, z coordinate)",
-        ),
-        (WATER_XYZ.replace("H 0.96", "Xx 0.96"), "line 4: 'Xx' is not an element symbol"),
-        (
-            WATER_XYZ + WATER_XYZ.replace("0.93", "O.93"),
-            "line 10: y coordinate 'O.93' is not a number",
-        ),
-        ("", "holds no molecules (the file is empty)"),
-        (WATER_XYZ[:-15], "line 1: the count says 3 atoms, but the file ends after 2 atoms"),
-        (
-            WATER_XYZ.replace("water", "Properties=species:S:1:pos:Q:3"),
-            "line 2: cannot read this comment line's properties (Unknown property type: Q)",
-        ),
-    ],
-    ids=["missing-coordinate", "unknown-element", "not-a-number", "empty", "short", "properties"],
-)
-def test_a_malformed_xyz_file_is_one_line_with_the_file_and_line(tmp_path, text, message):
-    """ase says what (``'Xx'``), not where: the error names the file and the line."""
-    path = tmp_path / "bad.xyz"
-    path.write_text(text)
-    with pytest.raises(ValueError) as error:
-        read_xyz(path)
-    assert str(error.value).startswith(f"{path}: {message}")
-    assert "\n" not in str(error.value)
-
-
-def test_read_xyz_accepts_one_path(tmp_path):
-    write(tmp_path / "w.xyz", Atoms("H2O", positions=WATER[:, 1:]), format="xyz")
-    assert len(read_xyz(str(tmp_path / "w.xyz"))) == 1
 
 
 def test_max_atoms_pads_and_strips_trailing_padding(X):

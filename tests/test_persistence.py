@@ -327,7 +327,7 @@ def test_a_kernel_model_loads_and_predicts_without_importing_torch(
     code = (
         "import sys\n"
         "from acn_sklearn.cli import main\n"
-        "from acn_sklearn.molecules import read_xyz\n"
+        "from acn_sklearn.datasets import read_xyz\n"
         "from acn_sklearn.persistence import load_model\n"
         f"load_model({str(path)!r}).estimator.predict(read_xyz({str(new)!r}))\n"
         f"assert main(['predict', {str(path)!r}, {str(new)!r}]) == 0\n"

@@ -175,7 +175,7 @@ class _FewerMolecules(ast.NodeTransformer):
 
 
 def _subset_molecules():
-    from acn_sklearn.molecules import read_xyz
+    from acn_sklearn.datasets import read_xyz
 
     return read_xyz(ROOT / "tests/data/qm9_subset.extxyz")
 

@@ -10,7 +10,7 @@ from ._qm9 import (
     get_data_home,
     load_qm9,
 )
-from ._xyz import load_xyz
+from ._xyz import load_xyz, read_xyz
 
 __all__ = [
     "QM9_MAX_ATOMS",
@@ -21,4 +21,5 @@ __all__ = [
     "get_data_home",
     "load_qm9",
     "load_xyz",
+    "read_xyz",
 ]

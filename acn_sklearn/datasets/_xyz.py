@@ -4,14 +4,184 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from os import PathLike
 
 import numpy as np
+from ase import Atoms
+from ase.data import chemical_symbols
 from sklearn.utils import Bunch
 
 from .._targets import TARGET_UNITS
 from ..atomic import check_atom_targets
-from ..molecules import check_molecules, check_targets, read_xyz, to_array
+from ..molecules import check_molecules, check_targets, to_array
+
+
+def _frames(path: str | PathLike) -> Iterator[tuple[int, str, list[tuple[int, str]]]]:
+    """Walk an xyz file frame by frame, the way ase reads it.
+
+    Yields
+    ------
+    comment_number : int
+        The line number (from 1) of the frame's comment line, its second line.
+    comment : str
+        The comment line.
+    atom_lines : list of (int, str)
+        The frame's atom lines with their line numbers (from 1).
+
+    Raises
+    ------
+    ValueError
+        ``"line N: problem"`` where a frame does not start with its atom count,
+        or the file ends inside a frame.
+    """
+    with open(path) as handle:
+        lines = enumerate(handle, start=1)
+        for number, line in lines:
+            if not line.strip():
+                continue
+            count = line.split()[0]
+            if not count.isdigit():
+                raise ValueError(
+                    f"line {number}: expected the atom count of a molecule, found "
+                    f"{line.strip()[:40]!r}"
+                )
+            comment_number, comment = next(lines, (number + 1, ""))
+            atom_lines = list(islice(lines, int(count)))
+            if len(atom_lines) < int(count):
+                raise ValueError(
+                    f"line {number}: the count says {count} atoms, but the file ends after "
+                    f"{len(atom_lines)} atoms"
+                )
+            yield comment_number, comment.strip(), atom_lines
+
+
+def _describe(name: str, columns: int) -> list[str]:
+    """Plain names of the values of one extxyz property on an atom line."""
+    if name == "species":
+        return ["element symbol"]
+    if name == "pos" and columns == 3:
+        return ["x coordinate", "y coordinate", "z coordinate"]
+    return [name] if columns == 1 else [f"{name} value {c + 1}" for c in range(columns)]
+
+
+def _frame_problem(
+    comment_number: int, comment: str, atom_lines: list[tuple[int, str]]
+) -> str | None:
+    """``"line N: problem"`` for the first line of a frame ase cannot read, else None."""
+    from ase.io.extxyz import key_val_str_to_dict, parse_properties
+
+    try:
+        layout = key_val_str_to_dict(comment).get("Properties", "species:S:1:pos:R:3")
+        properties, names, dtype, _ = parse_properties(layout)
+    except (ValueError, KeyError, IndexError) as error:
+        return f"line {comment_number}: cannot read this comment line's properties ({error})"
+    values = [value for name in names for value in _describe(name, properties[name][1])]
+    kinds = [dtype[column].kind for column in range(len(dtype))]
+    for number, line in atom_lines:
+        fields = line.split()
+        if len(fields) < len(values):
+            return (
+                f"line {number}: the atom line {line.strip()[:40]!r} has {len(fields)} "
+                f"values; it needs {len(values)} ({', '.join(values)})"
+            )
+        for field, value, kind in zip(
+            fields, values, kinds, strict=False
+        ):  # ase ignores extra values
+            if value == "element symbol" and field.capitalize() not in chemical_symbols[1:]:
+                return f"line {number}: {field[:20]!r} is not an element symbol"
+            if kind in "fi" and not _is_number(field, kind):
+                number_kind = "a number" if kind == "f" else "an integer"
+                return f"line {number}: {value} {field[:20]!r} is not {number_kind}"
+    return None
+
+
+def _is_number(field: str, kind: str) -> bool:
+    try:
+        (float if kind == "f" else int)(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _locate_problem(path: str | PathLike) -> str | None:
+    """``"line N: problem"`` for the first line of an xyz file ase cannot read, else None."""
+    try:
+        for frame in _frames(path):
+            problem = _frame_problem(*frame)
+            if problem:
+                return problem
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def read_xyz(paths: str | PathLike | Iterable[str | PathLike]) -> list[Atoms]:
+    """Read molecules from .xyz or extended .xyz files through ase.
+
+    Every frame of every file is read, in order. Properties written in an
+    extended-xyz comment line (``energy=-40.4 name=methane``) end up in each
+    molecule's ``info`` dictionary, including those ase reads as calculator
+    results (energy, dipole, ...). A plain comment line, without ``key=value``
+    pairs (``ethanol, conformer 2``), is the molecule's name: ``info["name"]``.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        One file or several.
+
+    Returns
+    -------
+    list of ase.Atoms
+        Accepted as X by every estimator; :func:`to_array` makes the canonical
+        array.
+
+    Raises
+    ------
+    ValueError
+        In one line naming the file, the line (where it is known) and the
+        problem, for a file that is not (extended) xyz or holds no molecules:
+        ``a.xyz: line 4: 'Xx' is not an element symbol``.
+    FileNotFoundError
+        For a path that does not exist.
+    """
+    if isinstance(paths, (str, PathLike)):
+        paths = [paths]
+    molecules = [atoms for path in paths for atoms in _read_file(path)]
+    for atoms in molecules:
+        if atoms.calc is not None:
+            atoms.info.update(atoms.calc.results)
+    return molecules
+
+
+def _read_file(path: str | PathLike) -> list[Atoms]:
+    """Every frame of one xyz file, named by a plain comment line; errors in one line."""
+    from ase.io import read
+
+    try:
+        frames = read(path, index=":", format="extxyz")
+        comments = [comment for _, comment, _ in _frames(path)]
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: is not a text file, as an xyz file is") from None
+    except (OSError, ValueError, IndexError, KeyError) as error:
+        # ase says what but not where: find the line ase stumbled over.
+        ase_said = str(error).splitlines()[0].removeprefix("ase.io.extxyz: ")
+        problem = _locate_problem(path) or f"not a valid (extended) xyz file: {ase_said}"
+        raise ValueError(f"{path}: {problem}") from None
+    if not frames:
+        raise ValueError(f"{path}: holds no molecules (the file is empty)")
+    if len(comments) != len(frames):  # ase stops at a blank line between frames
+        raise ValueError(
+            f"{path}: holds {len(comments)} molecules, but only the first {len(frames)} "
+            "could be read; remove the blank line after the last one read"
+        )
+    for atoms, comment in zip(frames, comments, strict=True):
+        if comment and "=" not in comment:  # ase made a flag of each word: a name instead
+            atoms.info = {"name": comment}
+    return frames
 
 
 def load_xyz(

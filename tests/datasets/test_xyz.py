@@ -1,11 +1,12 @@
-"""load_xyz: the user's molecules with a target from their properties or a CSV."""
+"""read_xyz and load_xyz: the user's molecules from .xyz files, with a target from their
+properties or a CSV; malformed files in one line."""
 
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.io import write
 
-from acn_sklearn.datasets import load_xyz
+from acn_sklearn.datasets import load_xyz, read_xyz
 from acn_sklearn.molecules import to_array
 
 
@@ -100,3 +101,66 @@ def test_an_invalid_molecule_is_named_by_its_comment_line(tmp_path):
     path.write_text(PLAIN.format("water") + "2\nsqueezed H2\nH 0 0 0\nH 0 0 0.1\n")
     with pytest.raises(ValueError, match=rf"^{path}: molecule 1 \(squeezed H2\): atoms 0 and 1"):
         load_xyz(path)
+
+
+WATER = np.array([[8, 0.0, 0.0, 0.1173], [1, 0.0, 0.7572, -0.4692], [1, 0.0, -0.7572, -0.4692]])
+
+
+def test_read_xyz_keeps_a_plain_comment_line_as_the_name(tmp_path):
+    path = tmp_path / "two.xyz"
+    water = "3\n{}\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+    path.write_text(water.format("water molecule") + water.format("name=w energy=-1.5"))
+    plain, extended = read_xyz(path)
+    assert plain.info == {"name": "water molecule"}
+    assert extended.info["name"] == "w" and extended.info["energy"] == pytest.approx(-1.5)
+
+
+def test_read_xyz_refuses_to_drop_molecules_after_a_blank_line(tmp_path):
+    path = tmp_path / "gap.xyz"
+    water = "3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+    path.write_text(water + "\n" + water + water)
+    with pytest.raises(ValueError, match="holds 3 molecules, but only the first 1 could be read"):
+        read_xyz(path)
+    path.write_text(water + "\nwater again\n")
+    with pytest.raises(ValueError, match="line 7: expected the atom count of a molecule"):
+        read_xyz(path)
+
+
+WATER_XYZ = "3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            WATER_XYZ.replace("H 0.96 0 0", "H 0.96 0"),
+            "line 4: the atom line 'H 0.96 0' has 3 values; it needs 4 (element symbol, "
+            "x coordinate, y coordinate, z coordinate)",
+        ),
+        (WATER_XYZ.replace("H 0.96", "Xx 0.96"), "line 4: 'Xx' is not an element symbol"),
+        (
+            WATER_XYZ + WATER_XYZ.replace("0.93", "O.93"),
+            "line 10: y coordinate 'O.93' is not a number",
+        ),
+        ("", "holds no molecules (the file is empty)"),
+        (WATER_XYZ[:-15], "line 1: the count says 3 atoms, but the file ends after 2 atoms"),
+        (
+            WATER_XYZ.replace("water", "Properties=species:S:1:pos:Q:3"),
+            "line 2: cannot read this comment line's properties (Unknown property type: Q)",
+        ),
+    ],
+    ids=["missing-coordinate", "unknown-element", "not-a-number", "empty", "short", "properties"],
+)
+def test_a_malformed_xyz_file_is_one_line_with_the_file_and_line(tmp_path, text, message):
+    """ase says what (``'Xx'``), not where: the error names the file and the line."""
+    path = tmp_path / "bad.xyz"
+    path.write_text(text)
+    with pytest.raises(ValueError) as error:
+        read_xyz(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(error.value)
+
+
+def test_read_xyz_accepts_one_path(tmp_path):
+    write(tmp_path / "w.xyz", Atoms("H2O", positions=WATER[:, 1:]), format="xyz")
+    assert len(read_xyz(str(tmp_path / "w.xyz"))) == 1
