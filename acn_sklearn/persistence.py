@@ -3,21 +3,21 @@
 A model file is one JSON header line (package version, target, unit, a SHA-256
 of the payload) followed by the payload, a zip archive of
 
-- ``model.json``: the estimator as a tree of plain values: its class (one of
-  :data:`SAFE_CLASSES`), its parameters and its fitted attributes;
+- ``model.json``: the estimator as a tree of plain values: its class (an
+  estimator of the package, or one of :data:`SAFE_CLASSES`), its parameters and
+  its fitted attributes;
 - ``arrays/N.npy``: every array and tensor of the tree, read back with
   ``allow_pickle=False``.
 
-Loading checks the checksum, builds only the classes of :data:`SAFE_CLASSES`
-(never calling anything a file names) and reads arrays that cannot hold
-objects: a file with other content is refused, and nothing in it runs. A
-network is saved as its parameters, fitted statistics and weights
-(:meth:`~acn_sklearn.acn._base.ACNBase.__getstate_data__`) and rebuilt from them.
-
-Files of format 1 (before 0.1.0.dev0's twelfth session) are joblib pickles:
+Loading checks the checksum, builds only the package's estimators and the
+classes of :data:`SAFE_CLASSES` (never calling anything a file names) and reads
+arrays that cannot hold objects: a file with other content is refused, and
+nothing in it runs. A network is saved as its parameters, fitted statistics and
+weights (:meth:`~acn_sklearn.acn._base.ACNBase.__getstate_data__`) and rebuilt from
+them. Files of format 1 (before 0.1.0.dev0's twelfth session) are joblib pickles:
 unpickling runs whatever code the file holds, so they load only with
-``trusted=True``. Given the training molecules of a kernel model,
-:func:`save_model` stores them instead of their representations
+``trusted=True``. Given the training molecules of a kernel model, :func:`save_model`
+stores them instead of their representations
 (:class:`~acn_sklearn.kernel_ridge.CompactKernelRidge`).
 """
 
@@ -43,25 +43,15 @@ _MAGIC = "acn-sklearn model"
 #: 1: a joblib pickle (loads only when trusted); 2: data (this module).
 _FORMAT = 2
 
-#: The only classes a model file may hold: the estimators and what they are built
-#: of, and the torch losses and optimizers a network's parameters name.
+#: The classes a model file may hold besides the package's own estimators (every
+#: scikit-learn estimator defined in acn_sklearn, see :func:`_is_safe`): the fitted
+#: state they are built of, scikit-learn's pipeline, and the torch losses and
+#: optimizers a network's parameters name.
 SAFE_CLASSES = frozenset(
     {
-        "acn_sklearn.acn._atom_regressor.ACNAtomRegressor",
-        "acn_sklearn.acn._regressor.ACNRegressor",
         "acn_sklearn.acn._statistics.TrainingStatistics",
         "acn_sklearn.acn._uncertainty.LastLayerPosterior",
         "acn_sklearn.domain.TrainingDomain",
-        "acn_sklearn.ensemble.DeepEnsembleRegressor",
-        "acn_sklearn.kernel_ridge._atomic.AtomKernelRidge",
-        "acn_sklearn.kernel_ridge._compact.CompactKernelRidge",
-        "acn_sklearn.kernel_ridge._krr.KernelRidgeRegressor",
-        "acn_sklearn.kernel_ridge._nystroem.NystroemKernelRidge",
-        "acn_sklearn.pipelines.ElementBaselinePipeline",
-        "acn_sklearn.properties.RotationalConstants",
-        "acn_sklearn.representations._coulomb.CoulombMatrix",
-        "acn_sklearn.representations._fchl19.FCHL19",
-        "acn_sklearn.representations._slatm.SLATM",
         "sklearn.pipeline.Pipeline",
         "torch.nn.modules.loss.HuberLoss",
         "torch.nn.modules.loss.L1Loss",
@@ -72,6 +62,25 @@ SAFE_CLASSES = frozenset(
         "torch.optim.sgd.SGD",
     }
 )
+
+
+def _is_safe(name: str) -> bool:
+    """Whether a model file may build the class of this qualified name: one of
+    :data:`SAFE_CLASSES`, or a scikit-learn estimator defined in acn_sklearn (a new
+    model or representation of the package is saved without registering it). Only
+    the package's own modules are imported to decide."""
+    if name in SAFE_CLASSES:
+        return True
+    module, _, attribute = name.rpartition(".")
+    if not module.startswith("acn_sklearn.") or not attribute.isidentifier():
+        return False
+    from sklearn.base import BaseEstimator
+
+    try:
+        cls = getattr(import_module(module), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, BaseEstimator) and cls.__module__ == module
 
 
 @dataclass
@@ -147,8 +156,11 @@ class _Encoder:
     @staticmethod
     def safe(cls: type) -> str:
         name = _class_name(cls)
-        if name not in SAFE_CLASSES:
-            raise ValueError(f"a {name} cannot be saved as data (not in SAFE_CLASSES)")
+        if not _is_safe(name):
+            raise ValueError(
+                f"a {name} cannot be saved as data (not an acn_sklearn estimator, nor in "
+                "SAFE_CLASSES)"
+            )
         return name
 
 
@@ -162,7 +174,7 @@ class _Decoder:
         raise ValueError(f"{self.path} holds unexpected content ({what}); it was not loaded")
 
     def cls(self, name) -> type:
-        if name not in SAFE_CLASSES:
+        if not isinstance(name, str) or not _is_safe(name):
             self.refuse(f"class {name!r}")
         module, _, attribute = name.rpartition(".")
         return getattr(import_module(module), attribute)
@@ -271,7 +283,7 @@ def save_model(model: SavedModel, path: str | os.PathLike, *, molecules=None) ->
     ValueError
         If ``molecules`` are given for another kind of model, or are not the
         model's training molecules, or the model holds something that cannot be
-        saved as data (a class outside :data:`SAFE_CLASSES`).
+        saved as data (a class neither of the package nor in :data:`SAFE_CLASSES`).
     OSError
         If the file cannot be written (a full disk): ``path`` is left as it was.
     """
