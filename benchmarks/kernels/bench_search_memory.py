@@ -64,7 +64,8 @@ def main() -> None:
         {
             "id": f"search_memory_{args.model}_n{args.n_train}",
             "question": "kernels",
-            "config": args.model,
+            "title": "Peak memory of the automatic sigma and alpha search against one fit",
+            "params": {"model": args.model},
             "n_train": args.n_train,
             "metrics": metrics,
         }
