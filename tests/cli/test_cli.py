@@ -290,7 +290,7 @@ def test_fit_on_a_subset_accepts_every_element_of_the_data(tmp_path, qm9_subset_
 
 TINY_ACN_SPEC = (
     "acn:embedding_dim=4,cloud_channels=4,atom_dim=16,hidden_sizes=(8, 8),n_radial=4,"
-    "batch_size=8,max_epochs=120,random_state=0"
+    "batch_size=8,max_epochs=120,random_state=0,verbose=2"
 )
 
 
