@@ -80,6 +80,16 @@ class ACNRegressor(ACNBase):
         Number of stacked AtomCloud convolutions. The first runs on
         precomputed densities and is cheap; each further one is a sparse
         message pass over the neighbour pairs (about 3x slower training).
+    n_interactions : int, default=0
+        Number of interaction layers after the first atom layer (message
+        passing as in PaiNN): each updates the atom features from the
+        neighbours' features over the precomputed pairs, with scalar features
+        and vector features (``cloud_channels`` of them, started from the
+        first cloud's degree-1 channels) that rotate with the molecule, radial
+        filters linear in the radial basis (zero at ``radius``) and gated
+        updates; predictions stay invariant. ``0`` is the network without them.
+        Needs ``cloud_order >= 2``. See ``docs/benchmarks/acn_interactions.md``
+        for what they cost and gain.
     atom_dim : int, default=128
         Width of the per-atom features (the residual block's width).
     hidden_sizes : tuple of two int, default=(128, 64)
