@@ -78,6 +78,10 @@ class Interaction(nn.Module):
             nn.Softplus(),
             nn.Linear(atom_dim, atom_dim + channels),
         )
+        # Zero: an untrained layer passes the atom features on unchanged, so training
+        # starts from the network without interactions and grows away from it.
+        nn.init.zeros_(self.update[-1].weight)
+        nn.init.zeros_(self.update[-1].bias)
 
     @property
     def filter_dim(self) -> int:

@@ -59,8 +59,20 @@ NETWORK = dict(
 )
 
 
+def _randomise_updates(layers):
+    """Random last update layers: they start at zero (an untrained layer changes
+    nothing), which would leave the update's paths untested."""
+    with torch.no_grad():
+        for layer in layers:
+            layer.update[-1].weight.normal_(std=0.3)
+            layer.update[-1].bias.normal_(std=0.3)
+    return layers
+
+
 def _module(**kw):
-    return ACNModule(**{**NETWORK, "n_interactions": 2, **kw}).double()
+    module = ACNModule(**{**NETWORK, "n_interactions": 2, **kw}).double()
+    _randomise_updates(module.interactions.layers)
+    return module
 
 
 def _scalars_and_vectors(module, batch):
@@ -116,6 +128,7 @@ def test_message_equals_a_loop_over_pairs(qm9_subset):
 def test_update_equals_a_loop_over_atoms():
     torch.manual_seed(1)
     layer = Interaction(atom_dim=5, channels=3).double()
+    _randomise_updates([layer])
     n, c = 4, 3
     s, m = torch.randn(n, 5, dtype=torch.float64), torch.randn(n, c, dtype=torch.float64)
     v = torch.randn(n, 3, c, dtype=torch.float64)
@@ -138,6 +151,7 @@ def test_one_filter_product_serves_every_layer(qm9_subset):
     torch.manual_seed(2)
     batch = _batch(qm9_subset[0][:2])
     block = Interactions(3, atom_dim=6, vector_dim=2, n_radial=5).double()
+    _randomise_updates(block.layers)
     n = len(batch.species)
     s, v = torch.randn(n, 6, dtype=torch.float64), torch.randn(n, 3, 2, dtype=torch.float64)
     out = block(s, v, batch)
@@ -146,6 +160,15 @@ def test_one_filter_product_serves_every_layer(qm9_subset):
     for layer, w in zip(block.layers, weight, strict=True):
         s, v = layer(s, v, batch.radial @ w.T, directions, batch)
     torch.testing.assert_close(out, (s, v), rtol=1e-12, atol=1e-12)
+
+
+def test_an_untrained_layer_changes_no_scalar(qm9_subset):
+    torch.manual_seed(9)
+    batch = _batch(qm9_subset[0][:2])
+    block = Interactions(2, atom_dim=6, vector_dim=2, n_radial=5).double()
+    s = torch.randn(len(batch.species), 6, dtype=torch.float64)
+    v = torch.randn(len(batch.species), 3, 2, dtype=torch.float64)
+    assert torch.equal(block(s, v, batch)[0], s)
 
 
 def test_filters_vanish_at_the_cutoff():
