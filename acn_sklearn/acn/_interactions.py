@@ -14,11 +14,15 @@ that rotate with the molecule:
   smoothly at the cutoff with the basis's envelope; the filters of all layers
   come from one matrix product) times a linear map of the neighbour's
   scalars, split three ways: a scalar message, a vector along the direction
-  ``r_ij`` and a gate on the neighbour's vectors ``v_j``;
+  ``r_ij`` and a gate on the neighbour's vectors ``v_j``; the sums are divided
+  by the mean number of neighbours of the training atoms, as in NequIP and
+  MACE (without it the vectors grow by about that factor in every layer, and
+  a two-layer fit diverged);
 - an *update* mixes each atom's vector channels linearly (``U v``, ``V v``, no
   bias: equivariant) and feeds the invariants ``|V v|`` and ``<U v, V v>``, the
   scalar message and the scalars into a small MLP whose output is added to the
-  scalars and gates ``U v`` (added to the vectors).
+  scalars and gates ``U v`` (added to the vectors). The MLP's last layer starts
+  at zero: an untrained layer passes the features on unchanged.
 
 The messages are ``channels`` wide (not ``atom_dim``, as in PaiNN): on a CPU
 the per-pair work, not the dense layers, is what a layer costs, and it grows
@@ -162,12 +166,17 @@ class Interactions(nn.Module):
         width = self.layers[0].filter_dim
         # Bias-free: the filters vanish at the cutoff with the radial basis.
         self.filters = nn.Linear(n_radial, n_interactions * width, bias=False)
+        # Neighbour pairs per training atom (set from the training data): the neighbour
+        # sums are divided by it, as NequIP and MACE do, so that they stay of the
+        # size of one message whatever the radius.
+        self.register_buffer("mean_neighbours", torch.tensor(1.0))
 
     def forward(
         self, s: torch.Tensor, v: torch.Tensor, batch: MoleculeBatch
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Updated scalars (n_atoms, atom_dim) and vectors (n_atoms, 3, vector_dim)."""
-        filters = self.filters(batch.radial).chunk(len(self.layers), dim=1)
+        weight = self.filters.weight / self.mean_neighbours
+        filters = (batch.radial @ weight.T).chunk(len(self.layers), dim=1)
         directions = pair_directions(batch.harmonics).contiguous()
         for layer, layer_filters in zip(self.layers, filters, strict=True):
             s, v = layer(s, v, layer_filters, directions, batch)

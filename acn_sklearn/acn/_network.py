@@ -230,6 +230,8 @@ class ACNModule(nn.Module):
             self.element_baseline.copy_(statistics.element_baseline)
             self.target_shift.copy_(statistics.target_shift)
             self.target_scale.copy_(statistics.target_scale)
+            if self.interactions is not None:
+                self.interactions.mean_neighbours.copy_(statistics.mean_neighbours)
 
     def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
         """Per-atom invariant features after the clouds and the residual block."""

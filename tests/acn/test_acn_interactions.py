@@ -250,3 +250,17 @@ def test_regressor_without_interactions_predicts_as_the_default(qm9_subset, tiny
     assert np.array_equal(default.predict(X[60:80]), explicit.predict(X[60:80]))
     # Without interactions the dataset keeps no pairs (as before they existed).
     assert len(default._featurize(X[:3]).arrays["centre"]) == 0
+
+
+def test_neighbour_sums_are_divided_by_the_training_mean(qm9_subset, tiny):
+    X, y = qm9_subset
+    model = ACNRegressor(max_epochs=1, random_state=0, n_interactions=1, **tiny)
+    model.fit(X[:60], y[:60])
+    arrays = model._featurize(X[:60]).arrays
+    expected = len(arrays["centre"]) / len(arrays["species"])
+    assert 5 < expected < 15  # QM9 within 3 Angstrom
+    assert float(model.statistics_.mean_neighbours) == pytest.approx(expected, rel=1e-6)
+    assert float(model.module_.interactions.mean_neighbours) == pytest.approx(expected, rel=1e-6)
+    # Without interactions no pairs are kept, and the statistic is 1.
+    plain = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
+    assert float(plain.statistics_.mean_neighbours) == 1.0
