@@ -264,3 +264,20 @@ def test_neighbour_sums_are_divided_by_the_training_mean(qm9_subset, tiny):
     # Without interactions no pairs are kept, and the statistic is 1.
     plain = ACNRegressor(max_epochs=1, random_state=0, **tiny).fit(X[:60], y[:60])
     assert float(plain.statistics_.mean_neighbours) == 1.0
+
+
+def test_atom_regressor_takes_interactions(qm9_subset, tiny):
+    """The per-atom estimator shares the parameter: its atoms' values stay invariant."""
+    from acn_sklearn import ACNAtomRegressor
+
+    X = np.array(qm9_subset[0][:80])
+    real = X[:, :, 0] > 0
+    q = np.where(real, 0.05 * X[:, :, 0], 0.0)
+    q = np.where(real, q - q.sum(1, keepdims=True) / real.sum(1, keepdims=True), 0.0)
+    model = ACNAtomRegressor(max_epochs=1, random_state=0, n_interactions=1, **tiny)
+    model.fit(X[:60], q[:60])
+    assert model.module_.interactions is not None
+    reference = model.predict(X[60:])
+    moved = model.predict(_transform(X[60:], _rotation(2, True), np.array([1.0, 2.0, 3.0])))
+    np.testing.assert_allclose(moved, reference, atol=1e-5)
+    np.testing.assert_allclose(reference.sum(axis=1), 0.0, atol=1e-5)
