@@ -46,6 +46,7 @@ _MODULE_PARAMETERS = (
     "embedding_dim",
     "cloud_channels",
     "n_clouds",
+    "n_interactions",
     "atom_dim",
     "hidden_sizes",
     "potentials",
@@ -105,6 +106,7 @@ class ACNBase(NeuralNetRegressor):
         "embedding_dim": [_POSITIVE_INT],
         "cloud_channels": [_POSITIVE_INT],
         "n_clouds": [_POSITIVE_INT],
+        "n_interactions": [Interval(Integral, 0, None, closed="left")],
         "atom_dim": [_POSITIVE_INT],
         "hidden_sizes": [tuple, list],
         "potentials": ["boolean"],
@@ -135,6 +137,7 @@ class ACNBase(NeuralNetRegressor):
         embedding_dim=24,
         cloud_channels=48,
         n_clouds=1,
+        n_interactions=0,
         atom_dim=128,
         hidden_sizes=(128, 64),
         potentials=True,
@@ -178,6 +181,7 @@ class ACNBase(NeuralNetRegressor):
         self.embedding_dim = embedding_dim
         self.cloud_channels = cloud_channels
         self.n_clouds = n_clouds
+        self.n_interactions = n_interactions
         self.atom_dim = atom_dim
         self.hidden_sizes = hidden_sizes
         self.potentials = potentials
@@ -268,6 +272,12 @@ class ACNBase(NeuralNetRegressor):
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
+        if self.n_interactions > 0 and self.cloud_order < 2:
+            raise ValueError(
+                "n_interactions > 0 needs cloud_order >= 2: the interaction layers' "
+                "vectors start from the first cloud's degree-1 channels, got "
+                f"cloud_order={self.cloud_order}"
+            )
         if world_size() > 1 and self.random_state is None:
             raise ValueError(
                 "data-parallel training (torch.distributed is initialised) needs an int "
@@ -329,7 +339,7 @@ class ACNBase(NeuralNetRegressor):
             cloud_order=self.cloud_order,
             n_radial=self.n_radial,
             radial_basis=self.radial_basis,
-            keep_pairs=self.n_clouds > 1,
+            keep_pairs=self.n_clouds > 1 or self.n_interactions > 0,
             per_atom=HEADS[self.heads_[0]].per_atom,
         )
 

@@ -223,7 +223,8 @@ def featurize(
     radius, cloud_order, n_radial, radial_basis :
         See :class:`~acn_sklearn.ACNRegressor`.
     keep_pairs : bool
-        Keep the neighbour list for later convolutions (``n_clouds > 1``);
+        Keep the neighbour list for later convolutions (``n_clouds > 1``) and
+        interaction layers (``n_interactions > 0``);
         otherwise only the atom densities are stored.
     per_atom : bool, default=False
         Whether ``y`` holds one row per atom.

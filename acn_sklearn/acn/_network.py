@@ -18,6 +18,7 @@ from torch.nn.functional import softplus
 
 from . import _heads
 from ._data import MoleculeBatch
+from ._interactions import Interactions
 from ._statistics import TrainingStatistics
 
 
@@ -130,7 +131,8 @@ class NeighbourCloud(nn.Module):
 
 
 class ACNModule(nn.Module):
-    """AtomCloudNet: embedding, AtomCloud convolutions, potentials, residual block, pooling, head.
+    """AtomCloudNet: embedding, AtomCloud convolutions, potentials, interaction layers,
+    residual block, pooling, head.
 
     Parameters mirror :class:`~acn_sklearn.ACNRegressor`; ``n_species`` and
     ``n_outputs`` come from the training data, and so do the statistics buffers
@@ -160,6 +162,7 @@ class ACNModule(nn.Module):
         output: str = "linear",
         heads: tuple[str, ...] | None = None,
         total_charge: float | None = 0.0,
+        n_interactions: int = 0,
     ):
         super().__init__()
         heads = ("extensive",) * n_outputs if heads is None else tuple(heads)
@@ -172,6 +175,18 @@ class ACNModule(nn.Module):
         self.cloud = DensityCloud(n_species * n_radial, cloud_channels, cloud_order)
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
+        if n_interactions and cloud_order < 2:
+            raise ValueError(
+                "interaction layers need cloud_order >= 2 (their vectors start from the "
+                f"first cloud's degree-1 channels), got cloud_order={cloud_order}"
+            )
+        # Built only when asked for, so that without them every other layer draws the
+        # same initial weights as before they existed.
+        self.interactions = (
+            Interactions(n_interactions, atom_dim, cloud_channels, n_radial)
+            if n_interactions
+            else None
+        )
         self.clouds = nn.ModuleList(
             NeighbourCloud(atom_dim, cloud_channels, n_radial, cloud_order)
             for _ in range(n_clouds - 1)
@@ -215,13 +230,23 @@ class ACNModule(nn.Module):
             self.element_baseline.copy_(statistics.element_baseline)
             self.target_shift.copy_(statistics.target_shift)
             self.target_scale.copy_(statistics.target_scale)
+            if self.interactions is not None:
+                self.interactions.mean_neighbours.copy_(statistics.mean_neighbours)
 
     def atom_features(self, batch: MoleculeBatch) -> torch.Tensor:
         """Per-atom invariant features after the clouds and the residual block."""
-        parts = [self.embedding(batch.species), self.cloud(batch.density)]
+        if self.interactions is None:
+            parts = [self.embedding(batch.species), self.cloud(batch.density)]
+        else:
+            per_degree = self.cloud.channels(batch.density)
+            parts = [self.embedding(batch.species), self.cloud.invariants(per_degree)]
         if self.potentials:
             parts.append((batch.potentials - self.potential_mean) / self.potential_scale)
         h = softplus(self.atom_in(torch.cat(parts, dim=1)))
+        if self.interactions is not None:
+            # The vectors start as the first cloud's degree-1 channels (set A).
+            vectors = per_degree[1][:, :, : self.cloud.invariants.channels]
+            h, _ = self.interactions(h, vectors, batch)
         for cloud, update in zip(self.clouds, self.updates, strict=True):
             h = h + update(torch.cat([h, cloud(h, batch)], dim=1))
         # The residual block's output is concatenated with its own input.

@@ -79,6 +79,19 @@ class ACNRegressor(ACNBase):
         Number of stacked AtomCloud convolutions. The first runs on
         precomputed densities and is cheap; each further one is a sparse
         message pass over the neighbour pairs (about 3x slower training).
+    n_interactions : int, default=0
+        Number of interaction layers after the first atom layer (message
+        passing as in PaiNN): each updates the atom features from the
+        neighbours' features over the precomputed pairs, with scalar features
+        and vector features (``cloud_channels`` of them, started from the
+        first cloud's degree-1 channels) that rotate with the molecule, radial
+        filters linear in the radial basis (zero at ``radius``), neighbour
+        sums divided by the training atoms' mean number of neighbours, and
+        gated updates that start as the identity; predictions stay invariant.
+        ``0`` is the network without them. Needs ``cloud_order >= 2``. Each
+        layer makes a training epoch about 1.3-1.5x as long again as the
+        network without it; at N = 1,000 they have not scored better (see
+        ``docs/benchmarks/acn_interactions.md``).
     atom_dim : int, default=128
         Width of the per-atom features (the residual block's width).
     hidden_sizes : tuple of two int, default=(128, 64)

@@ -9,7 +9,7 @@ network's buffers, so a saved network carries them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -37,6 +37,9 @@ class TrainingStatistics:
         low end and width of the training range, widened by 5 % on each side.
     loss_scale : Tensor of shape (n_outputs,)
         Standard deviation of each target: the loss compares errors in these units.
+    mean_neighbours : Tensor of shape ()
+        Neighbour pairs per atom (1 when the dataset keeps no pairs): the
+        interaction layers divide their neighbour sums by it.
     """
 
     density_scale: torch.Tensor
@@ -46,6 +49,7 @@ class TrainingStatistics:
     target_shift: torch.Tensor
     target_scale: torch.Tensor
     loss_scale: torch.Tensor
+    mean_neighbours: torch.Tensor = field(default_factory=lambda: torch.tensor(1.0))
 
 
 def _density_scale(
@@ -128,4 +132,10 @@ def training_statistics(
         target_shift=tensor(shift),
         target_scale=tensor(np.maximum(scale, 1e-6)),
         loss_scale=tensor(np.maximum(y.std(axis=0), 1e-6)),
+        mean_neighbours=tensor(_mean_neighbours(dataset)),
     )
+
+
+def _mean_neighbours(dataset: MoleculeDataset) -> float:
+    n_pairs = len(dataset.arrays["centre"])
+    return n_pairs / len(dataset.arrays["species"]) if n_pairs else 1.0

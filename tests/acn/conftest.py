@@ -25,15 +25,19 @@ def float32_densities(monkeypatch):
     monkeypatch.setattr(_data, "DENSITY_DTYPE", torch.float32)
 
 
-@pytest.fixture(scope="session", params=["paper", "default", "two-clouds", "weight-average"])
+@pytest.fixture(
+    scope="session", params=["paper", "default", "two-clouds", "weight-average", "interactions"]
+)
 def fitted(request, qm9_subset):
     """An ACNRegressor fitted briefly on 200 molecules: the paper's pooled head, the
-    default atom-wise one, a further (message-passing) cloud, and a weight average."""
+    default atom-wise one, a further (message-passing) cloud, a weight average, and
+    two interaction layers."""
     X, y = qm9_subset
     extra = {
         "paper": dict(n_clouds=1, pooling="power", output="sigmoid"),
         "default": dict(n_clouds=1),
         "two-clouds": dict(n_clouds=2, cloud_order=3),
         "weight-average": dict(ema_decay=0.9),
+        "interactions": dict(n_interactions=2, cloud_order=3),
     }[request.param]
     return ACNRegressor(max_epochs=2, random_state=0, **TINY, **extra).fit(X[:200], y[:200])

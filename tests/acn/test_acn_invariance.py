@@ -39,13 +39,16 @@ def test_rotation_reflection_translation(fitted, molecules, mirror):
 
 
 def test_further_clouds_reach_the_network_and_need_the_pairs(fitted, molecules):
-    """The regressor hands its clouds to the network (each fixture's setting); the
-    convolutions after the first need the neighbour pairs, the first alone does not."""
+    """The regressor hands its clouds and interaction layers to the network (each
+    fixture's setting); the convolutions after the first and the interaction layers
+    need the neighbour pairs, the first cloud alone does not."""
     network = getattr(fitted.module_, "network", fitted.module_)
     assert [c.cloud_order for c in network.clouds] == [fitted.cloud_order] * (fitted.n_clouds - 1)
     assert network.cloud.weight.shape[0] == fitted.cloud_order
     batch, _ = fitted._featurize(molecules[:3]).batch(np.arange(3))
-    assert (len(batch.centre) > 0) == (fitted.n_clouds > 1)
+    assert (len(batch.centre) > 0) == (fitted.n_clouds > 1 or fitted.n_interactions > 0)
+    layers = [] if network.interactions is None else network.interactions.layers
+    assert len(layers) == fitted.n_interactions
 
 
 def test_atom_permutation(fitted, molecules):
