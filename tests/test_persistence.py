@@ -335,3 +335,31 @@ def test_a_kernel_model_loads_and_predicts_without_importing_torch(
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_compact_model_keeps_its_representations_after_the_first_predict(
+    kernel_model, tmp_path, monkeypatch
+):
+    """The first predict represents the training molecules; later ones in the process use
+    them again (identical predictions), but neither a model file nor a pickle keeps them."""
+    import pickle
+
+    model, X_train, X_test = kernel_model
+    path = save_model(SavedModel(model, "U", "kcal/mol"), tmp_path / "m", molecules=X_train)
+    loaded = load_model(path).estimator
+    loaded[-1].block_size = 50  # three blocks
+    step = loaded[-1].representation[0]
+    calls = []
+    transform = type(step).transform
+    monkeypatch.setattr(
+        type(step), "transform", lambda s, X: calls.append(len(X)) or transform(s, X)
+    )
+    first = loaded.predict(X_test)
+    training_calls = [n for n in calls if n != len(X_test)]
+    assert sum(training_calls) == len(X_train)
+    calls.clear()
+    np.testing.assert_array_equal(loaded.predict(X_test), first)
+    assert calls == [len(X_test)]  # the new molecules only
+    assert "_kept" not in vars(pickle.loads(pickle.dumps(loaded[-1])))
+    again = save_model(SavedModel(loaded, "U", "kcal/mol"), tmp_path / "again")
+    assert abs(again.stat().st_size - path.stat().st_size) < 100  # block_size: 1024 -> 50

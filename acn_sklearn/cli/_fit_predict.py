@@ -218,7 +218,11 @@ def register(commands) -> None:
         "--std",
         action="store_true",
         help="kernel models: keep what 'predict --std' needs (the N x N inverse Cholesky "
-        "factor: 800 MB at N = 10,000) instead of saving the model compactly",
+        "factor: 800 MB at N = 10,000) instead of saving the model compactly. Compactly, a "
+        "SLATM model of 1,000 QM9 molecules takes 1.0 MB (103.7 MB with --std); its first "
+        "predict in a process represents the training molecules again (3.5 s for 6 "
+        "molecules), the next ones reuse them (0.07 s; 0.04 s with --std): measured on a "
+        "2-core Xeon at load 1.7",
     )
     fit.add_argument("-o", "--output", required=True, help="model file to write")
     fit.set_defaults(run=run_fit)

@@ -19,11 +19,15 @@ from sklearn.pipeline import Pipeline
 
 from ..molecules import check_molecules
 from ._krr import KernelRidgeRegressor
+from ._memory import available_memory
 
 __all__ = ["BLOCK_MOLECULES", "CompactKernelRidge", "compact_pipeline"]
 
 #: Training molecules whose representations :class:`CompactKernelRidge` holds at a time.
 BLOCK_MOLECULES = 1024
+#: Share of the available memory the representations of all training molecules may take
+#: for :class:`CompactKernelRidge` to keep them after its first ``predict``.
+KEEP_FRACTION = 0.25
 #: Training molecules :func:`compact_pipeline` represents again to check that they are
 #: the right ones.
 _N_CHECKED = 8
@@ -37,9 +41,11 @@ class CompactKernelRidge(RegressorMixin, BaseEstimator):
     ``block_size`` at a time, with the pipeline's own fitted representation, and
     sums each block's kernel times its part of the solution: the prediction of
     the full model up to the order of that sum (about 1e-10 relative: the
-    solution's large coefficients cancel), at the
-    cost of representing the training molecules once per ``predict`` call
-    (SLATM: about 2 ms a molecule on one core). It does not keep the regressor's
+    solution's large coefficients cancel). The first ``predict`` represents the
+    training molecules (SLATM: about 2 ms a molecule on one core); if all their
+    representations take at most :data:`KEEP_FRACTION` of the memory available,
+    they are kept for the next calls of this process (never saved or pickled),
+    which then cost what the full model's do. It does not keep the regressor's
     ``L_inv_`` (8 N^2 bytes: 800 MB at N = 10,000), so it predicts no standard
     deviation: save the model without ``molecules`` for that.
 
@@ -113,12 +119,35 @@ class CompactKernelRidge(RegressorMixin, BaseEstimator):
         y = np.zeros((len(X), *coef.shape[1:]))
         part = copy.copy(self.regressor)
         part.y_baseline_ = np.zeros_like(self.regressor.y_baseline_)
-        for start in range(0, len(self.molecules), self.block_size):
+        kept = vars(self).get("_kept")
+        blocks = []
+        for k, start in enumerate(range(0, len(self.molecules), self.block_size)):
             block = slice(start, start + self.block_size)
-            part.X_fit_ = self._represent(self.molecules[block])
+            part.X_fit_ = kept[k] if kept else self._represent(self.molecules[block])
             part.dual_coef_ = coef[block]
             y += part.predict(X)
+            if not kept and self._fits_in_memory(part.X_fit_, len(part.dual_coef_)):
+                blocks.append(part.X_fit_)
+        if not kept and len(blocks) == -(-len(self.molecules) // self.block_size):
+            self._kept = blocks  # the next calls represent nothing
         return y + self.regressor.y_baseline_
+
+    def _fits_in_memory(self, representations, n_block) -> bool:
+        """Whether all training representations, estimated from one block's, take at
+        most :data:`KEEP_FRACTION` of the memory available now."""
+        total = representations.nbytes / n_block * len(self.molecules)
+        return total <= KEEP_FRACTION * available_memory()
+
+    def __getstate__(self):
+        # The kept representations are this process's: files and copies hold molecules.
+        state = super().__getstate__()
+        state.pop("_kept", None)
+        return state
+
+    def __getstate_data__(self) -> dict:
+        """What a model file keeps (:mod:`acn_sklearn.persistence`): not the kept
+        representations."""
+        return {k: v for k, v in vars(self).items() if k != "_kept"}
 
 
 def compact_pipeline(estimator, molecules):
