@@ -22,6 +22,37 @@ FULL_SIZES = [100, 1000, 10000, 110000, "all"]
 ALL = "all"
 
 
+def remaining_seconds(done: list, models: list[str], sizes: list[int], repeats: int) -> float:
+    """Seconds the cells not yet run will take, each from the cells run so far.
+
+    A cell's time is that of the same model's largest finished N, scaled to its own N
+    (as N^2 for kernel models, whose kernel grows so, and N for the others); a model
+    not timed yet gets the mean time of the finished cells. A cell that was cached or
+    skipped took no time and counts as nothing.
+    """
+    from ..registry import model_entry
+
+    timed = [c for c in done if not (c.cached or c.skipped)]
+    if not timed:
+        return 0.0
+    mean = sum(c.fit_s + c.predict_s for c in timed) / len(timed)
+    finished = {(c.model, c.n_train, c.repeat) for c in done}
+    total = 0.0
+    for n in sizes:
+        for spec in models:
+            for repeat in range(repeats):
+                if (spec, n, repeat) in finished:
+                    continue
+                same = [c for c in timed if c.model == spec]
+                if not same:
+                    total += mean
+                    continue
+                largest = max(same, key=lambda c: c.n_train)
+                power = 2 if model_entry(spec).kind == "kernel" else 1
+                total += (largest.fit_s + largest.predict_s) * (n / largest.n_train) ** power
+    return total
+
+
 def size(text: str) -> int | str:
     """argparse type: a positive integer, or ``all`` (the whole training pool)."""
     return ALL if text.strip().lower() == ALL else positive_int(text)
@@ -116,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(cell, done, total, elapsed):
         cells.append(cell)
-        remaining = elapsed / done * (total - done)
+        remaining = remaining_seconds(cells, models, sizes, args.repeats)
         result = (
             f"SKIPPED: {cell.skipped}"
             if cell.skipped

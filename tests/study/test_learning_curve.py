@@ -433,3 +433,20 @@ def test_cells_tell_models_a_qm9_target_so_acn_picks_its_head(qm9_subset_atoms, 
     dipole = set_elements(make_model(TINY_ACN + ",target='mu',random_state=0"), [1, 6, 7, 8, 9])
     expected = dipole.fit(X[train], mu[train]).predict(X[cells[1][0].test_indices])
     np.testing.assert_allclose(cells[1][0].predictions, expected, rtol=1e-6)
+
+
+def test_remaining_time_counts_the_cells_not_yet_timed():
+    """The estimate scales each model's last time to the larger N still to run (N^2 for a
+    kernel, N for the network): after the N = 100 cells, the N = 1,000 ones are most of
+    the time left, not the mean of what ran."""
+    from acn_sklearn.cli._learning_curve import remaining_seconds
+    from acn_sklearn.study.learning_curve import Cell
+
+    def cell(model, n, seconds, **kwargs):
+        return Cell(model, n, 0, 1.0, seconds, 0.0, None, None, **kwargs)
+
+    done = [cell("cm", 100, 1.0), cell("acn", 100, 10.0)]
+    assert remaining_seconds(done, ["cm", "acn"], [100, 1000], 1) == 1.0 * 100 + 10.0 * 10
+    # a model not timed yet gets the mean of those that were; cached cells count as nothing
+    done = [cell("cm", 100, 2.0), cell("slatm", 100, 0.0, cached=True)]
+    assert remaining_seconds(done, ["cm", "slatm", "acn"], [100], 1) == 2.0
