@@ -372,6 +372,27 @@ def test_predict_warns_once_per_reason_for_molecules_outside_the_domain(
     assert "more heavy atoms than any training molecule" in warned[0]
 
 
+@pytest.mark.parametrize("model_name", ["cm", "slatm"])
+def test_predict_gives_every_model_a_value_for_a_larger_molecule(
+    small_files, tmp_path, capsys, model_name
+):
+    """Issue 30, item 2: a molecule with more atoms than any training one (the Coulomb
+    matrix's fitted size) is predicted with a warning by every kernel model, not refused."""
+    from test_domain import alkane
+
+    train, _ = small_files
+    model = tmp_path / "m"
+    assert main(["fit", "--model", model_name, "--data", str(train), "-o", str(model)]) == 0
+    large = tmp_path / "large.xyz"
+    write(large, [alkane(13)], format="xyz")  # 41 atoms
+    capsys.readouterr()
+    assert main(["predict", str(model), str(large)]) == 0
+    out, err = capsys.readouterr()
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[1][1] != "" and np.isfinite(float(rows[1][1]))
+    assert "more heavy atoms than any training molecule" in err
+
+
 def test_predict_warns_for_positions_in_bohr(small_files, tmp_path, capsys):
     from test_domain import BOHR, WATER
 
