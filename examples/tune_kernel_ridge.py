@@ -9,8 +9,8 @@ training molecules only, then refits the best configuration on all of them. The
 held-out test set is scored once, at the end.
 
 Change ``MODEL`` to ``"cm"`` or ``"fchl19"`` for the other kernel models. With
-the settings below the search takes about half an hour on a 2-core CPU (28 minutes for
-its 20 trials, measured on the project's 2-core Xeon in 2026-12).
+the settings below the script runs 135 s on the project's idle 2-core Xeon (2026-12-07,
+its 20 trials and the refit; the 28 minutes once quoted were taken on a loaded machine).
 """
 
 # %%
