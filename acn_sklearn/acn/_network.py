@@ -175,11 +175,6 @@ class ACNModule(nn.Module):
         self.cloud = DensityCloud(n_species * n_radial, cloud_channels, cloud_order)
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
-        if n_interactions and cloud_order < 2:
-            raise ValueError(
-                "interaction layers need cloud_order >= 2 (their vectors start from the "
-                f"first cloud's degree-1 channels), got cloud_order={cloud_order}"
-            )
         # Built only when asked for, so that without them every other layer draws the
         # same initial weights as before they existed.
         self.interactions = (
