@@ -120,21 +120,25 @@ class CompactKernelRidge(RegressorMixin, BaseEstimator):
         part = copy.copy(self.regressor)
         part.y_baseline_ = np.zeros_like(self.regressor.y_baseline_)
         kept = vars(self).get("_kept")
-        blocks = []
+        keeping = [] if kept is None else None  # a first call collects, if they fit
         for k, start in enumerate(range(0, len(self.molecules), self.block_size)):
             block = slice(start, start + self.block_size)
-            part.X_fit_ = kept[k] if kept else self._represent(self.molecules[block])
+            part.X_fit_ = self._represent(self.molecules[block]) if kept is None else kept[k]
             part.dual_coef_ = coef[block]
             y += part.predict(X)
-            if not kept and self._fits_in_memory(part.X_fit_, len(part.dual_coef_)):
-                blocks.append(part.X_fit_)
-        if not kept and len(blocks) == -(-len(self.molecules) // self.block_size):
-            self._kept = blocks  # the next calls represent nothing
+            if keeping is not None and (
+                k or self._fits_in_memory(part.X_fit_, len(part.dual_coef_))
+            ):
+                keeping.append(part.X_fit_)
+            else:
+                keeping = None
+        if keeping is not None:
+            self._kept = keeping  # the next calls represent nothing
         return y + self.regressor.y_baseline_
 
-    def _fits_in_memory(self, representations, n_block) -> bool:
-        """Whether all training representations, estimated from one block's, take at
-        most :data:`KEEP_FRACTION` of the memory available now."""
+    def _fits_in_memory(self, representations, n_block: int) -> bool:
+        """Whether all training representations, estimated from the first block's, take
+        at most :data:`KEEP_FRACTION` of the memory available now."""
         total = representations.nbytes / n_block * len(self.molecules)
         return total <= KEEP_FRACTION * available_memory()
 
