@@ -25,10 +25,11 @@ ALL = "all"
 def remaining_seconds(done: list, models: list[str], sizes: list[int], repeats: int) -> float:
     """Seconds the cells not yet run will take, each from the cells run so far.
 
-    A cell's time is that of the same model's largest finished N, scaled to its own N
-    (as N^2 for kernel models, whose kernel grows so, and N for the others); a model
-    not timed yet gets the mean time of the finished cells. A cell that was cached or
-    skipped took no time and counts as nothing.
+    A cell's fit time is that of the same model's largest finished N, scaled to its own
+    N (as N^2 for kernel models, whose kernel grows so, and N for the others), plus its
+    predict time unscaled (the test set is the same at every N); a model not timed yet
+    gets the mean time of the finished cells. A cell that was cached or skipped took no
+    time and counts as nothing.
     """
     from ..registry import model_entry
 
@@ -49,7 +50,7 @@ def remaining_seconds(done: list, models: list[str], sizes: list[int], repeats: 
                     continue
                 largest = max(same, key=lambda c: c.n_train)
                 power = 2 if model_entry(spec).kind == "kernel" else 1
-                total += (largest.fit_s + largest.predict_s) * (n / largest.n_train) ** power
+                total += largest.fit_s * (n / largest.n_train) ** power + largest.predict_s
     return total
 
 

@@ -442,11 +442,14 @@ def test_remaining_time_counts_the_cells_not_yet_timed():
     from acn_sklearn.cli._learning_curve import remaining_seconds
     from acn_sklearn.study.learning_curve import Cell
 
-    def cell(model, n, seconds, **kwargs):
-        return Cell(model, n, 0, 1.0, seconds, 0.0, None, None, **kwargs)
+    def cell(model, n, seconds, predict=0.0, **kwargs):
+        return Cell(model, n, 0, 1.0, seconds, predict, None, None, **kwargs)
 
     done = [cell("cm", 100, 1.0), cell("acn", 100, 10.0)]
     assert remaining_seconds(done, ["cm", "acn"], [100, 1000], 1) == 1.0 * 100 + 10.0 * 10
+    # the predict time is that of the same test set at every N: not scaled
+    done = [cell("cm", 100, 1.0, predict=5.0)]
+    assert remaining_seconds(done, ["cm"], [100, 1000], 1) == 1.0 * 100 + 5.0
     # a model not timed yet gets the mean of those that were; cached cells count as nothing
     done = [cell("cm", 100, 2.0), cell("slatm", 100, 0.0, cached=True)]
     assert remaining_seconds(done, ["cm", "slatm", "acn"], [100], 1) == 2.0
