@@ -208,8 +208,9 @@ def register(commands) -> None:
         help="test MAE against training-set size for several models (the paper's Table 1, "
         "Figures 4 and 5)",
         description="Fit every model at every training size on QM9 and score it on one "
-        "fixed held-out test set. Finished cells are cached in OUTPUT/cache: rerunning "
-        "the same command continues where it stopped.",
+        "fixed held-out test set. Finished cells are cached in OUTPUT/cache, and a "
+        "network cell saves its training state there after every epoch: rerunning the "
+        "same command continues where it stopped, inside a network's fit too.",
     )
     curve.add_argument(
         "--models",

@@ -12,7 +12,11 @@ miss fluorine still yields predictions for test molecules that contain it. This 
 the chemical space, not information about test targets.
 
 Finished cells are cached on disk with :class:`joblib.Memory`, so an interrupted or
-repeated run only computes what is missing.
+repeated run only computes what is missing. With a cache, a network cell also saves
+its training state after every epoch (its ``checkpoint_dir``, in the cache folder's
+``checkpoints``): an interrupted cell resumes at its last epoch, so a fit of hours
+(all of QM9) can run in several parts. A fit that was interrupted is never scored
+or cached.
 
 A cell whose kernel matrices would not fit in memory (exact kernel ridge
 regression at large N: ``N x N`` float64 entries, see
@@ -31,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Memory, Parallel, delayed, parallel_config
 from sklearn.model_selection import cross_validate
@@ -96,9 +101,18 @@ def _run_cell(
     train: np.ndarray,
     test: np.ndarray,
     target: str | None = None,
+    checkpoints: str | None = None,
 ):
-    """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache."""
+    """Fit and score one cell; ``model_key`` (see :func:`_model_key`) only keys the cache.
+
+    ``checkpoints``: the folder under which a network cell keeps its checkpoint
+    (not part of the cache key).
+    """
     scorer = _RecordingMAE(atomic=model_entry(spec).targets == "atomic")
+    model = set_elements(_cell_model(spec, repeat, target), elements_in(X))
+    resumable = checkpoints is not None and "checkpoint_dir" in model.get_params(deep=False)
+    if resumable:
+        model.set_params(checkpoint_dir=str(Path(checkpoints) / joblib.hash((model_key, train))))
     # The one split runs here, not as a task of an enclosing parallel backend (Dask
     # would score on a copy of the scorer, and the predictions would be lost).
     with warnings.catch_warnings(), parallel_config(backend="sequential"):
@@ -107,13 +121,17 @@ def _run_cell(
         # extrapolation to warn about.
         warnings.simplefilter("ignore", DomainWarning)
         scores = cross_validate(
-            set_elements(_cell_model(spec, repeat, target), elements_in(X)),
+            model,
             X,
             y,
             cv=[(train, test)],
             scoring=scorer,
             error_score="raise",
+            return_estimator=resumable,
         )
+    if resumable and not dict(scores["estimator"][0].callbacks_)["checkpoint"].finished_:
+        # skorch ends a fit quietly on Ctrl-C; the cell is not done, its checkpoint is.
+        raise KeyboardInterrupt(f"{spec} at N = {len(train)} was interrupted")
     return {
         "mae": -float(scores["test_score"][0]),
         "fit_s": float(scores["fit_time"][0]),
@@ -251,7 +269,8 @@ def run_cells(
     test_seed : int, default=0
         Seed of the test set.
     cache_dir : path, optional
-        Where finished cells are cached; None computes everything.
+        Where finished cells are cached, and network cells keep their
+        checkpoints (``cache_dir/checkpoints``); None computes everything.
     on_cell : callable, optional
         Called as ``on_cell(cell, done, total, elapsed_s)`` after each cell, in
         the order of the returned list.
@@ -279,7 +298,11 @@ def run_cells(
         make_model(spec)  # fail on a bad spec before hours of work
     for n in sizes:
         held_out_split(len(X), n, n_test=n_test, test_seed=test_seed, repeat=0)
-    run = Memory(cache_dir, verbose=0).cache(_run_cell) if cache_dir else _run_cell
+    run = _run_cell
+    checkpoints = None
+    if cache_dir is not None:
+        run = Memory(cache_dir, verbose=0).cache(_run_cell, ignore=["checkpoints"])
+        checkpoints = str(Path(cache_dir) / "checkpoints")
     budget = available_memory() if max_memory is None else int(max_memory)
     plan = []  # (spec, n, r, args, cached, skip reason, memory needed)
     for n in sizes:
@@ -288,7 +311,8 @@ def run_cells(
                 train, test = held_out_split(
                     len(X), n, n_test=n_test, test_seed=test_seed, repeat=r
                 )
-                args = (spec, r, _model_key(spec, r, target), X, y, train, test, target)
+                key = _model_key(spec, r, target)
+                args = (spec, r, key, X, y, train, test, target, checkpoints)
                 cached = cache_dir is not None and run.check_call_in_cache(*args)
                 need = cell_memory(_cell_model(spec, r, target), n)
                 reason = ""

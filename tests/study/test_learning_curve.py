@@ -453,3 +453,30 @@ def test_remaining_time_counts_the_cells_not_yet_timed():
     # a model not timed yet gets the mean of those that were; cached cells count as nothing
     done = [cell("cm", 100, 2.0), cell("slatm", 100, 0.0, cached=True)]
     assert remaining_seconds(done, ["cm", "slatm", "acn"], [100], 1) == 2.0
+
+
+def test_an_interrupted_network_cell_is_not_cached_and_resumes_at_its_last_epoch(
+    qm9_subset, tmp_path, monkeypatch, capsys
+):
+    from acn_sklearn.acn._checkpoint import TrainingCheckpoint
+
+    X, y = qm9_subset
+    spec = TINY_ACN.replace("max_epochs=3", "max_epochs=4")
+    uninterrupted = run_cells([spec], [60], X, y, n_test=100)
+    save = TrainingCheckpoint.on_epoch_end
+
+    def ctrl_c_after_epoch_2(self, net, **kwargs):
+        save(self, net, **kwargs)
+        if len(net.history) == 2:
+            raise KeyboardInterrupt  # skorch ends the fit quietly, as on Ctrl-C
+
+    monkeypatch.setattr(TrainingCheckpoint, "on_epoch_end", ctrl_c_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt, match="interrupted"):
+        run_cells([spec], [60], X, y, n_test=100, cache_dir=tmp_path)
+    monkeypatch.undo()
+    capsys.readouterr()
+    resumed = run_cells([spec], [60], X, y, n_test=100, cache_dir=tmp_path)
+    assert "resumed fit: 2 epochs done" in capsys.readouterr().out
+    assert not resumed[0].cached
+    np.testing.assert_array_equal(resumed[0].predictions, uninterrupted[0].predictions)
+    assert run_cells([spec], [60], X, y, n_test=100, cache_dir=tmp_path)[0].cached
