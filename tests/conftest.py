@@ -1,5 +1,6 @@
 """Shared fixtures: a small real QM9 subset that needs no qm9pack."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,16 @@ from acn_sklearn.datasets import read_xyz
 from acn_sklearn.molecules import to_array
 
 DATA = Path(__file__).parent / "data"
+
+
+def pytest_configure(config):
+    """With one test process per core (pytest-xdist's ``-n``), each computes on one thread.
+
+    Set before the processes start, which read it when torch and BLAS load: two
+    processes of two threads each on two cores took more CPU time and longer.
+    """
+    if getattr(config.option, "numprocesses", None):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

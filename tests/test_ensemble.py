@@ -41,6 +41,7 @@ def test_member_equals_a_network_fitted_alone_with_its_seed(ensemble, qm9_subset
     )
 
 
+@pytest.mark.slow
 def test_parallel_fit_gives_the_same_members(ensemble, qm9_subset):
     X, y = qm9_subset
     parallel = clone(ensemble).set_params(n_jobs=2).fit(X[:150], y[:150])

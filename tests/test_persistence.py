@@ -307,6 +307,7 @@ def test_an_old_pickle_file_loads_only_when_trusted(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compact", [False, True], ids=["full", "compact"])
 def test_a_kernel_model_loads_and_predicts_without_importing_torch(
     fitted, qm9_subset, tmp_path, compact

@@ -47,6 +47,7 @@ def test_unknown_command_fails(capsys):
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     script = Path(sys.executable).with_name("acn-sklearn")
     out = subprocess.run(
@@ -102,6 +103,7 @@ def test_every_command_is_described(capsys):
         assert re.search(rf"^ +{command}\s+\w", listing, flags=re.MULTILINE), command
 
 
+@pytest.mark.slow
 @needs_qm9
 def test_data_summarises_qm9(capsys, qm9_data_home):
     assert main(["data", "--data-home", str(qm9_data_home)]) == 0

@@ -36,6 +36,7 @@ def test_all_molecules_in_file_order(qm9):
     assert "130,831" in qm9.DESCR
 
 
+@pytest.mark.slow
 def test_every_molecule_is_valid_and_elements_are_hcnof(qm9):
     check_molecules(qm9.data)
     assert set(np.unique(qm9.data[:, :, 0])) == {0, 1, 6, 7, 8, 9}
@@ -184,6 +185,7 @@ def garbage(path):
     path.write_bytes(b"not a cache")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", [corrupt_middle, truncate, garbage])
 def test_damaged_cache_is_detected_and_rebuilt(tmp_path, counted_parser, qm9, damage):
     load_qm9(data_home=tmp_path)
@@ -199,6 +201,7 @@ def test_damaged_cache_is_detected_and_rebuilt(tmp_path, counted_parser, qm9, da
     assert len(counted_parser) == 2, "the rebuilt cache must be trusted again"
 
 
+@pytest.mark.slow
 def test_stale_cache_is_rebuilt(tmp_path, counted_parser, monkeypatch):
     load_qm9(data_home=tmp_path)
     monkeypatch.setattr(_qm9, "_source_key", lambda folder: "other source files")

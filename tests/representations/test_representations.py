@@ -156,6 +156,7 @@ def test_fchl19_has_no_set_output():
     assert not hasattr(FCHL19(), "set_output")
 
 
+@pytest.mark.slow
 def test_parallel_generation_matches_serial(qm9_subset):
     X = qm9_subset[0]  # more molecules than one joblib task holds
     cm = CoulombMatrix().fit(X)
