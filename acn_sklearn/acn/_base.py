@@ -24,7 +24,14 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ..domain import TrainingDomain
 from ..molecules import check_elements, check_molecules, element_counts, elements_in
-from ._callbacks import EpochLog, Progress, StopOnNaN, UpdateAverage, ValidationMAE
+from ._callbacks import (
+    EpochLog,
+    Progress,
+    StopOnNaN,
+    UpdateAverage,
+    ValidationMAE,
+    stopped_early,
+)
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
 from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
@@ -389,6 +396,25 @@ class ACNBase(NeuralNetRegressor):
                     self.last_layer_.validation_std
                 )
         return self
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's training loop, noting in ``interrupted_`` whether Ctrl-C ended it.
+
+        skorch's ``partial_fit`` ends the loop on any ``KeyboardInterrupt``, then
+        lets the callbacks end the fit: early stopping restores the best weights
+        (and with ``verbose=2`` says so). Early stopping raises one too, so only
+        one it did not raise is an interruption. With ``verbose=2`` it is said
+        here, before early stopping's note: skorch runs the epoch table's
+        callback after all others.
+        """
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not stopped_early(self)
+            if self.interrupted_ and self.verbose > 1 and is_main_process():
+                print(f"Interrupted in epoch {len(self.history)}.")
+            raise
 
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""
