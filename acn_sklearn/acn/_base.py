@@ -242,6 +242,14 @@ class ACNBase(NeuralNetRegressor):
             callbacks += [
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
                 ("valid_mae", ValidationMAE()),
+            ]
+        # Before early stopping, which ends the fit by raising in the last epoch's
+        # on_epoch_end: Progress gets that epoch too (skorch runs EpochLog, a
+        # PrintLog, after all other callbacks wherever it is listed).
+        if is_main_process() and self.verbose:
+            callbacks.append(("print_log", EpochLog() if self.verbose > 1 else Progress()))
+        if self.validation_fraction:
+            callbacks.append(
                 (
                     "early_stopping",
                     EarlyStopping(
@@ -252,8 +260,8 @@ class ACNBase(NeuralNetRegressor):
                         # its lines belong to the epoch table; Progress sums them up
                         sink=print if self.verbose > 1 else _quiet,
                     ),
-                ),
-            ]
+                )
+            )
             if self.lr_schedule == "plateau":
                 callbacks.append(
                     (
@@ -268,8 +276,6 @@ class ACNBase(NeuralNetRegressor):
                 )
         if self.checkpoint_dir is not None:
             callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
-        if is_main_process() and self.verbose:
-            callbacks.append(("print_log", EpochLog() if self.verbose > 1 else Progress()))
         return callbacks
 
     def _check_params(self):

@@ -119,20 +119,24 @@ def test_verbose_2_prints_every_epoch(qm9_subset, capsys, tiny):
 
 def test_a_long_fit_shows_its_progress_by_default(qm9_subset, capsys, tiny, monkeypatch):
     """Every ``interval`` seconds a line with the epoch, the validation MAE and the time
-    left, then a summary; nothing on standard output (skorch's early-stopping notes are
-    summed up), nothing at all with verbose=0 or for a fit shorter than the interval."""
+    left, the epoch that early stopping ends with included, then a summary; nothing on
+    standard output (skorch's early-stopping notes are summed up), nothing at all with
+    verbose=0 or for a fit shorter than the interval."""
     from acn_sklearn.acn import _callbacks
 
     X, y = qm9_subset
     ACNRegressor(max_epochs=3, **tiny).fit(X[:60], y[:60])
     assert capsys.readouterr() == ("", "")  # shorter than 10 s
     monkeypatch.setattr(_callbacks.Progress.__init__, "__defaults__", (0.0,))
-    model = ACNRegressor(max_epochs=3, patience=1, **tiny).fit(X[:60], y[:60])
+    params = dict(max_epochs=10, patience=1, random_state=0)
+    model = ACNRegressor(**params, **tiny).fit(X[:60], y[:60])
     out, err = capsys.readouterr()
     lines = err.splitlines()
     maes = model.history[:, "valid_mae"]
+    assert len(maes) < 10  # early stopping ended it
     assert out == "" and len(lines) == len(maes) + 1
-    assert lines[0].startswith(f"ACNRegressor: epoch 1/3, validation MAE {maes[0]:.4g}")
+    assert lines[-2].startswith(f"ACNRegressor: epoch {len(maes)}/10, validation MAE")
+    assert lines[0].startswith(f"ACNRegressor: epoch 1/10, validation MAE {maes[0]:.4g}")
     assert "left" in lines[0] and f"best {min(maes[:2]):.4g}" in lines[1]
     best = int(np.argmin(maes))
     assert lines[-1].endswith(f"best validation MAE {maes[best]:.4g} (epoch {best + 1})")
