@@ -10,6 +10,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate, learning_curve
 from sklearn.pipeline import Pipeline
 
 from acn_sklearn import make_cm_krr, make_fchl19_krr, make_slatm_krr
+from acn_sklearn.domain import DomainWarning
 from acn_sklearn.kernel_ridge import KernelRidgeRegressor
 
 FACTORIES = {
@@ -108,6 +109,32 @@ def test_cross_validate_and_learning_curve(searchable):
     )
     assert test.shape == (2, 3)
     assert -test[1].mean() < -test[0].mean() * 1.2  # more data does not get much worse
+
+
+@pytest.mark.filterwarnings("ignore::acn_sklearn.domain.DomainWarning")
+def test_quickstart_learning_curve_scores_a_test_element_its_training_set_lacks(qm9_subset):
+    """The quickstart's learning curve, on the test subset: the CM model declares
+    QM9's elements, so the smallest training set, which holds no fluorine, still
+    scores the test set's fluorine molecule (the Coulomb matrix refused it, and the
+    quickstart printed ``nan`` at N = 100)."""
+    from acn_sklearn.registry import set_elements
+    from acn_sklearn.study.protocol import held_out_split
+
+    X, y = qm9_subset
+    train, test = held_out_split(len(X), 300, n_test=100, test_seed=0, repeat=0)
+    n = 20
+    has_fluorine = (X[:, :, 0] == 9).any(axis=1)
+    assert not has_fluorine[train[:n]].any() and has_fluorine[test].any()
+    model = set_elements(make_cm_krr(), (1, 6, 7, 8, 9))
+    sizes, _, scores = learning_curve(
+        model, X, y, train_sizes=[n], cv=[(train, test)], scoring="neg_mean_absolute_error"
+    )
+    assert list(sizes) == [n] and np.isfinite(scores).all()
+    fitted = set_elements(make_cm_krr(), (1, 6, 7, 8, 9)).fit(X[train[:n]], y[train[:n]])
+    with pytest.warns(DomainWarning, match=r"an element never seen in training \(F\)"):
+        predicted = fitted.predict(X[test])
+    mae = np.mean(np.abs(predicted - y[test]))
+    np.testing.assert_allclose(-scores[0, 0], mae, rtol=1e-12)
 
 
 def test_grid_search_over_nested_parameters(searchable):

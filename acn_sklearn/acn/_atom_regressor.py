@@ -46,6 +46,11 @@ class ACNAtomRegressor(AtomRegressorMixin, ACNBase):
         What the training molecules covered.
     history_ : skorch.History
         Per-epoch training record (``valid_mae``: MAE over the validation atoms).
+    interrupted_ : bool
+        Whether Ctrl-C (a ``KeyboardInterrupt``) ended the last fit. The fit
+        then keeps the weights of its best validation epoch so far (with
+        ``validation_fraction=0``, those it had when interrupted), and says so
+        unless ``verbose=0``.
 
     See Also
     --------

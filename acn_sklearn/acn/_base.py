@@ -24,7 +24,14 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ..domain import TrainingDomain
 from ..molecules import check_elements, check_molecules, element_counts, elements_in
-from ._callbacks import EpochLog, Progress, StopOnNaN, UpdateAverage, ValidationMAE
+from ._callbacks import (
+    EpochLog,
+    Progress,
+    StopOnNaN,
+    UpdateAverage,
+    ValidationMAE,
+    stopped_early,
+)
 from ._checkpoint import TrainingCheckpoint, fit_fingerprint
 from ._data import MoleculeDataset, featurize
 from ._distributed import data_parallel, is_main_process, mean_over_processes, shard, world_size
@@ -235,6 +242,14 @@ class ACNBase(NeuralNetRegressor):
             callbacks += [
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
                 ("valid_mae", ValidationMAE()),
+            ]
+        # Before early stopping, which ends the fit by raising in the last epoch's
+        # on_epoch_end: Progress gets that epoch too (skorch runs EpochLog, a
+        # PrintLog, after all other callbacks wherever it is listed).
+        if is_main_process() and self.verbose:
+            callbacks.append(("print_log", EpochLog() if self.verbose > 1 else Progress()))
+        if self.validation_fraction:
+            callbacks.append(
                 (
                     "early_stopping",
                     EarlyStopping(
@@ -245,8 +260,8 @@ class ACNBase(NeuralNetRegressor):
                         # its lines belong to the epoch table; Progress sums them up
                         sink=print if self.verbose > 1 else _quiet,
                     ),
-                ),
-            ]
+                )
+            )
             if self.lr_schedule == "plateau":
                 callbacks.append(
                     (
@@ -261,8 +276,6 @@ class ACNBase(NeuralNetRegressor):
                 )
         if self.checkpoint_dir is not None:
             callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
-        if is_main_process() and self.verbose:
-            callbacks.append(("print_log", EpochLog() if self.verbose > 1 else Progress()))
         return callbacks
 
     def _check_params(self):
@@ -389,6 +402,25 @@ class ACNBase(NeuralNetRegressor):
                     self.last_layer_.validation_std
                 )
         return self
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's training loop, noting in ``interrupted_`` whether Ctrl-C ended it.
+
+        skorch's ``partial_fit`` ends the loop on any ``KeyboardInterrupt``, then
+        lets the callbacks end the fit: early stopping restores the best weights
+        (and with ``verbose=2`` says so). Early stopping raises one too, so only
+        one it did not raise is an interruption. With ``verbose=2`` it is said
+        here, before early stopping's note: skorch runs the epoch table's
+        callback after all others.
+        """
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not stopped_early(self)
+            if self.interrupted_ and self.verbose > 1 and is_main_process():
+                print(f"Interrupted in epoch {len(self.history)}.")
+            raise
 
     def initialize_module(self):
         """Build the network for the elements and targets seen in ``fit``."""

@@ -8,7 +8,15 @@ import sys
 import time
 
 import torch
-from skorch.callbacks import Callback, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
+
+
+def stopped_early(net) -> bool:
+    """Whether the net's early stopping ended its fit (it raises ``KeyboardInterrupt`` to)."""
+    return any(
+        isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience
+        for _, callback in net.callbacks_
+    )
 
 
 class ValidationMAE(Callback):
@@ -99,7 +107,9 @@ class Progress(Callback):
     Each line gives the epoch, the validation MAE (and the best so far), the
     time spent and the time left if all ``max_epochs`` run (early stopping may
     end the fit sooner); a fit that ends within ``interval`` seconds prints
-    nothing, one that printed ends with a summary line.
+    nothing, one that printed ends with a summary line. A fit interrupted by
+    Ctrl-C (the estimator's ``interrupted_``) always ends with one, which names
+    the epoch interrupted and the best validation MAE, whose weights the fit keeps.
 
     Parameters
     ----------
@@ -132,11 +142,16 @@ class Progress(Callback):
         self._line(net, f"{text}, {_clock(spent)} spent, at most {_clock(left)} left")
 
     def on_train_end(self, net, **kwargs):
-        if not self.printed_:
+        spent = _clock(time.monotonic() - self.start_)
+        if net.interrupted_:
+            text = f"interrupted in epoch {len(net.history)} after {spent}"
+        elif self.printed_:
+            text = f"done after {len(net.history)} epochs in {spent}"
+        else:
             return
-        text = f"done after {len(net.history)} epochs in {_clock(time.monotonic() - self.start_)}"
-        if "valid_mae" in net.history[-1]:
-            maes = net.history[:, "valid_mae"]
-            best = min(range(len(maes)), key=maes.__getitem__)
-            text += f", best validation MAE {maes[best]:.4g} (epoch {best + 1})"
+        # the epochs validated: an interrupted epoch has no validation MAE
+        scored = [(row["valid_mae"], row["epoch"]) for row in net.history if "valid_mae" in row]
+        if scored:
+            mae, epoch = min(scored)
+            text += f", best validation MAE {mae:.4g} (epoch {epoch})"
         self._line(net, text)

@@ -26,6 +26,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
 from .._files import write_atomically
+from ._callbacks import stopped_early
 from ._distributed import is_main_process
 
 #: The checkpoint's file name in the checkpoint folder.
@@ -177,11 +178,7 @@ class TrainingCheckpoint(Callback):
         self._save(net, finished=False)
 
     def on_train_end(self, net, **kwargs):
-        stopped = any(
-            isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience
-            for _, callback in net.callbacks_
-        )
-        self.finished_ = stopped or self.epochs_done_ >= net.max_epochs
+        self.finished_ = stopped_early(net) or self.epochs_done_ >= net.max_epochs
         if self.finished_:
             self._save(net, finished=True)
 

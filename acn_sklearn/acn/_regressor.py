@@ -208,6 +208,11 @@ class ACNRegressor(ACNBase):
         fitted on the training split and calibrated on the validation split.
     history_ : skorch.History
         Per-epoch training record.
+    interrupted_ : bool
+        Whether Ctrl-C (a ``KeyboardInterrupt``) ended the last fit. The fit
+        then keeps the weights of its best validation epoch so far (with
+        ``validation_fraction=0``, those it had when interrupted), and says so
+        unless ``verbose=0``.
 
     Notes
     -----

@@ -52,7 +52,8 @@ class AtomKernelRidge(AtomRegressorMixin, BaseEstimator):
     atom_mean_ : float
         Mean target of all training atoms: the prediction for atoms of an
         element declared to the representation but absent from training (they
-        also raise a :class:`~acn_sklearn.domain.DomainWarning`).
+        also raise a :class:`~acn_sklearn.domain.DomainWarning`; see Notes for
+        their standard deviation).
     training_domain_ : TrainingDomain
         What the training molecules covered.
 
@@ -60,6 +61,14 @@ class AtomKernelRidge(AtomRegressorMixin, BaseEstimator):
     -----
     Leave-one-out here leaves one atom out: the other atoms of its molecule stay
     in training, so the chosen sigma and alpha favour fitting closely a little.
+
+    An atom's standard deviation is its element regressor's calibrated
+    Gaussian-process std, ``std_scale_ * sqrt(1 - ||L^-1 k_x||^2)`` (the Gaussian
+    kernel's self-kernel is 1): at most the prior std ``std_scale_``, which an
+    environment infinitely far from every training atom of the element gets. An
+    atom of an element without training atoms is known no better than such an
+    environment of any element, so it gets the largest of the elements' prior
+    stds: at least the std of every other atom.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -135,8 +144,9 @@ class AtomKernelRidge(AtomRegressorMixin, BaseEstimator):
         X : array-like of shape (n_molecules, max_atoms, 4), or sequence
         return_std : bool, default=False
             Also return each atom's standard deviation: the calibrated
-            Gaussian-process std of its element's regressor (the shift to
-            ``molecule_total`` is left out of it).
+            Gaussian-process std of its element's regressor, or for an element
+            without training atoms the largest prior std of the regressors
+            (see Notes); the shift to ``molecule_total`` is left out of it.
 
         Returns
         -------
@@ -153,7 +163,9 @@ class AtomKernelRidge(AtomRegressorMixin, BaseEstimator):
         rows = environments.shape[1]
         real = X[:, :, 0] > 0
         y = np.where(real, self.atom_mean_, 0.0)
-        std = np.zeros_like(y)
+        # what an element without training atoms keeps: the largest prior std
+        prior = max(krr.std_scale_ for krr in self.regressors_.values())
+        std = np.where(real, prior, 0.0)
         for element, krr in self.regressors_.items():
             atoms = Z == element
             if atoms.any() and return_std:

@@ -1,5 +1,6 @@
 """ACNRegressor as a scikit-learn estimator: parameters, cloning, pickling, fitting, errors."""
 
+import copy
 import pickle
 
 import joblib
@@ -118,20 +119,24 @@ def test_verbose_2_prints_every_epoch(qm9_subset, capsys, tiny):
 
 def test_a_long_fit_shows_its_progress_by_default(qm9_subset, capsys, tiny, monkeypatch):
     """Every ``interval`` seconds a line with the epoch, the validation MAE and the time
-    left, then a summary; nothing on standard output (skorch's early-stopping notes are
-    summed up), nothing at all with verbose=0 or for a fit shorter than the interval."""
+    left, the epoch that early stopping ends with included, then a summary; nothing on
+    standard output (skorch's early-stopping notes are summed up), nothing at all with
+    verbose=0 or for a fit shorter than the interval."""
     from acn_sklearn.acn import _callbacks
 
     X, y = qm9_subset
     ACNRegressor(max_epochs=3, **tiny).fit(X[:60], y[:60])
     assert capsys.readouterr() == ("", "")  # shorter than 10 s
     monkeypatch.setattr(_callbacks.Progress.__init__, "__defaults__", (0.0,))
-    model = ACNRegressor(max_epochs=3, patience=1, **tiny).fit(X[:60], y[:60])
+    params = dict(max_epochs=10, patience=1, random_state=0)
+    model = ACNRegressor(**params, **tiny).fit(X[:60], y[:60])
     out, err = capsys.readouterr()
     lines = err.splitlines()
     maes = model.history[:, "valid_mae"]
+    assert len(maes) < 10  # early stopping ended it
     assert out == "" and len(lines) == len(maes) + 1
-    assert lines[0].startswith(f"ACNRegressor: epoch 1/3, validation MAE {maes[0]:.4g}")
+    assert lines[-2].startswith(f"ACNRegressor: epoch {len(maes)}/10, validation MAE")
+    assert lines[0].startswith(f"ACNRegressor: epoch 1/10, validation MAE {maes[0]:.4g}")
     assert "left" in lines[0] and f"best {min(maes[:2]):.4g}" in lines[1]
     best = int(np.argmin(maes))
     assert lines[-1].endswith(f"best validation MAE {maes[best]:.4g} (epoch {best + 1})")
@@ -570,33 +575,55 @@ TINY_ACN = dict(
 )
 
 
+class RecordThenInterrupt(Callback):
+    """Keep each epoch's weights; press Ctrl-C after the first training step of epoch 6."""
+
+    def initialize(self):
+        self.weights = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights.append(copy.deepcopy(net.module_.state_dict()))
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == 6:
+            raise KeyboardInterrupt
+
+
 def test_interrupted_fit_keeps_the_best_weights(qm9_subset):
-    import copy
-
-    from skorch.callbacks import Callback
-
     X, y = qm9_subset[0][:60], qm9_subset[1][:60]
     X_new = qm9_subset[0][300:310]
-
-    class RecordThenInterrupt(Callback):
-        """Keep each epoch's weights; press Ctrl-C after the first training step of epoch 6."""
-
-        def initialize(self):
-            self.weights = []
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.weights.append(copy.deepcopy(net.module_.state_dict()))
-
-        def on_batch_end(self, net, training=False, **kwargs):
-            if training and len(net.history) == 6:
-                raise KeyboardInterrupt
-
     recorder = RecordThenInterrupt()
     model = ACNRegressor(**(TINY_ACN | {"max_epochs": 50}), callbacks=[("interrupt", recorder)])
     model.fit(X, y)
-    assert len(recorder.weights) == 5
+    assert len(recorder.weights) == 5 and model.interrupted_
     best = int(np.argmin(model.history[:5, "valid_mae"]))
     for key, value in model.module_.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), recorder.weights[best][key].numpy(), key)
     assert np.all(np.isfinite(model.predict(X_new)))
+
+
+def test_ctrl_c_is_said_first_then_the_best_weights_restored(qm9_subset, capsys):
+    """verbose=2: the five finished epochs' rows, the interruption, then early stopping's
+    note that it restores the best epoch's weights, on standard output; verbose=1: one
+    line on standard error (the fit is shorter than the progress interval, which
+    would print nothing for a fit that ran to its end)."""
+    X, y = qm9_subset[0][:60], qm9_subset[1][:60]
+    params = TINY_ACN | {"max_epochs": 50}
+    model = ACNRegressor(**params, verbose=2, callbacks=[("interrupt", RecordThenInterrupt())])
+    model.fit(X, y)
+    out, err = capsys.readouterr()
+    maes = model.history[:5, "valid_mae"]
+    best = int(np.argmin(maes)) + 1
+    assert best < 5  # so that there is a best model to restore
+    lines = out.splitlines()
+    assert [int(line.split()[0]) for line in lines[2:-2]] == [1, 2, 3, 4, 5]
+    assert lines[-2:] == ["Interrupted in epoch 6.", f"Restoring best model from epoch {best}."]
+    assert err == ""
+    model = ACNRegressor(**params, verbose=1, callbacks=[("interrupt", RecordThenInterrupt())])
+    model.fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("ACNRegressor: interrupted in epoch 6 after 0:")
+    assert line.endswith(f", best validation MAE {min(maes):.4g} (epoch {best})")

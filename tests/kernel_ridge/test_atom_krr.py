@@ -119,7 +119,12 @@ def test_bad_per_atom_targets_are_named(atoms_data):
         model.fit(X[:20], y)
 
 
-def test_an_element_without_training_atoms_gets_the_atom_mean_and_a_warning(qm9_subset):
+def test_an_element_without_training_atoms_gets_the_atom_mean_the_prior_std_and_a_warning(
+    qm9_subset,
+):
+    """A fluorine atom, unseen in training, is predicted as the mean training atom, with
+    the largest prior std of the elements' regressors: the std each gives an environment
+    infinitely far from its training atoms, above every seen atom's std (it was 0)."""
     X = qm9_subset[0]
     fluorine = (X[:, :, 0] == 9).any(axis=1)
     X_train, X_test = X[~fluorine][:60], X[fluorine][:1]
@@ -130,7 +135,17 @@ def test_an_element_without_training_atoms_gets_the_atom_mean_and_a_warning(qm9_
     model.fit(X_train, q)
     with pytest.warns(DomainWarning, match=r"element never seen in training \(F\)"):
         predicted = model.predict(X_test)
-    np.testing.assert_allclose(predicted[X_test[:, :, 0] == 9], model.atom_mean_)
+    is_fluorine = X_test[:, :, 0] == 9
+    np.testing.assert_allclose(predicted[is_fluorine], model.atom_mean_)
+    with pytest.warns(DomainWarning, match=r"element never seen in training \(F\)"):
+        mean, std = model.predict(X_test, return_std=True)
+    np.testing.assert_array_equal(mean, predicted)
+    far = np.full((1, model.representation_.transform(X_test).shape[2] - 1), 1e6)
+    priors = [krr.predict(far, return_std=True)[1][0] for krr in model.regressors_.values()]
+    assert len(set(priors)) == len(priors) == 4  # H, C, N and O: four different priors
+    np.testing.assert_allclose(std[is_fluorine], max(priors), rtol=1e-12)
+    seen = (X_test[:, :, 0] > 0) & ~is_fluorine
+    assert std[seen].min() > 0 and std[is_fluorine].min() >= std[seen].max()
 
 
 def test_scores_average_real_atoms_only():
