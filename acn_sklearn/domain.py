@@ -200,8 +200,8 @@ class TrainingDomain:
         pair in the training molecules. A molecule with an atom nearer than
         :data:`NEIGHBOUR_CLOSE_FACTOR` x the shortest, or whose every atom is
         farther than :data:`NEIGHBOUR_FAR_FACTOR` x the longest (coordinates in
-        bohr), is outside; None (models saved before it was recorded): not
-        checked.
+        bohr), is outside; None (also what a model file without the ranges
+        loads with): not checked.
     """
 
     max_heavy_atoms: int

@@ -175,8 +175,8 @@ class ACNModule(nn.Module):
         self.cloud = DensityCloud(n_species * n_radial, cloud_channels, cloud_order)
         n_in = embedding_dim + self.cloud.n_features + (3 if potentials else 0)
         self.atom_in = nn.Linear(n_in, atom_dim)
-        # Built only when asked for, so that without them every other layer draws the
-        # same initial weights as before they existed.
+        # Built only when asked for: building them draws from the random generator, so
+        # unused they would change the initial weights of every layer built after them.
         self.interactions = (
             Interactions(n_interactions, atom_dim, cloud_channels, n_radial)
             if n_interactions
