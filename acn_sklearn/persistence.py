@@ -15,8 +15,9 @@ arrays that cannot hold objects: a file with other content is refused, and
 nothing in it runs. A network is saved as its parameters, fitted statistics and
 weights (:meth:`~acn_sklearn.acn._base.ACNBase.__getstate_data__`) and rebuilt from
 them. Files of format 1 are joblib pickles: unpickling runs whatever code the
-file holds, so they load only with ``trusted=True``. Given the training molecules of a kernel model, :func:`save_model`
-stores them instead of their representations
+file holds, so they load only with ``trusted=True``. Given the training
+molecules of a kernel model, :func:`save_model` stores them instead of their
+representations
 (:class:`~acn_sklearn.kernel_ridge.CompactKernelRidge`).
 """
 

@@ -106,8 +106,10 @@ class Progress(Callback):
 
     Each line gives the epoch, the validation MAE (and the best so far), the
     time spent and the time left if all ``max_epochs`` run (early stopping may
-    end the fit sooner); a fit that ends within ``interval`` seconds prints
-    nothing, one that printed ends with a summary line. A fit interrupted by
+    end the fit sooner); inside an epoch longer than ``interval`` (all of QM9:
+    minutes), lines give the training batch instead, and every epoch that
+    printed one ends with its line. A fit that ends within ``interval`` seconds
+    prints nothing, one that printed ends with a summary line. A fit interrupted by
     Ctrl-C (the estimator's ``interrupted_``) always ends with one, which names
     the epoch interrupted and the best validation MAE, whose weights the fit keeps.
 
@@ -123,14 +125,40 @@ class Progress(Callback):
     def on_train_begin(self, net, **kwargs):
         self.start_ = self.last_ = time.monotonic()
         self.printed_ = False
+        self.epoch_batches_ = None  # training batches per epoch, known after the first
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batches_ = 0
+        self.batch_printed_ = False
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.batches_ += 1
+        now = time.monotonic()
+        if now - self.last_ < self.interval:
+            return
+        self.last_, self.batch_printed_ = now, True
+        epoch, spent = len(net.history), now - self.start_
+        text = f"epoch {epoch}/{net.max_epochs}, batch {self.batches_:,}"
+        if self.epoch_batches_:
+            done = epoch - 1 + self.batches_ / self.epoch_batches_
+            left = spent / done * (net.max_epochs - done)
+            text += (
+                f" of {self.epoch_batches_:,}, {_clock(spent)} spent, at most {_clock(left)} left"
+            )
+        else:
+            text += f", {_clock(spent)} spent"
+        self._line(net, text)
 
     def _line(self, net, text: str) -> None:
         print(f"{type(net).__name__}: {text}", file=sys.stderr, flush=True)
         self.printed_ = True
 
     def on_epoch_end(self, net, **kwargs):
+        self.epoch_batches_ = self.epoch_batches_ or self.batches_
         now = time.monotonic()
-        if now - self.last_ < self.interval:
+        if now - self.last_ < self.interval and not self.batch_printed_:
             return
         self.last_ = now
         epoch, spent = len(net.history), now - self.start_

@@ -45,12 +45,13 @@ def run_fit(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     model.fit(X, y)
-    if args.checkpoint and not dict(model.callbacks_)["checkpoint"].finished_:
-        print(
-            f"interrupted; the fit so far is in {args.checkpoint}: run the same command "
-            "again to resume",
-            file=sys.stderr,
+    if getattr(model, "interrupted_", False):
+        where = (
+            f"the fit so far is in {args.checkpoint}: run the same command again to resume"
+            if args.checkpoint
+            else "nothing saved (with --checkpoint DIR a fit can resume)"
         )
+        print(f"interrupted; {where}", file=sys.stderr)
         return 130
     info = {"model": args.model, "n_train": len(X), "data": source}
     path = save_fitted(

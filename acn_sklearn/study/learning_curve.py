@@ -127,10 +127,10 @@ def _run_cell(
             cv=[(train, test)],
             scoring=scorer,
             error_score="raise",
-            return_estimator=resumable,
+            return_estimator=True,
         )
-    if resumable and not dict(scores["estimator"][0].callbacks_)["checkpoint"].finished_:
-        # skorch ends a fit quietly on Ctrl-C; the cell is not done, its checkpoint is.
+    if getattr(scores["estimator"][0], "interrupted_", False):
+        # skorch ends a fit quietly on Ctrl-C; the cell is not done (its checkpoint is).
         raise KeyboardInterrupt(f"{spec} at N = {len(train)} was interrupted")
     return {
         "mae": -float(scores["test_score"][0]),

@@ -131,9 +131,16 @@ def test_a_long_fit_shows_its_progress_by_default(qm9_subset, capsys, tiny, monk
     params = dict(max_epochs=10, patience=1, random_state=0)
     model = ACNRegressor(**params, **tiny).fit(X[:60], y[:60])
     out, err = capsys.readouterr()
-    lines = err.splitlines()
+    batch_lines = [line for line in err.splitlines() if ", batch " in line]
+    lines = [line for line in err.splitlines() if ", batch " not in line]
     maes = model.history[:, "valid_mae"]
     assert len(maes) < 10  # early stopping ended it
+    # inside the epochs (all of QM9: minutes each), a line per training batch here
+    per_epoch = sum("train_loss" in batch for batch in model.history[0, "batches"])
+    assert per_epoch > 1 and len(batch_lines) == per_epoch * len(maes)
+    assert batch_lines[1].startswith("ACNRegressor: epoch 1/10, batch 2,")
+    assert batch_lines[per_epoch].startswith(f"ACNRegressor: epoch 2/10, batch 1 of {per_epoch},")
+    assert batch_lines[per_epoch].endswith("left")
     assert out == "" and len(lines) == len(maes) + 1
     assert lines[-2].startswith(f"ACNRegressor: epoch {len(maes)}/10, validation MAE")
     assert lines[0].startswith(f"ACNRegressor: epoch 1/10, validation MAE {maes[0]:.4g}")

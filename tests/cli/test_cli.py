@@ -455,6 +455,24 @@ def test_fit_tells_acn_the_target_so_mu_gets_the_dipole_head(small_files, tmp_pa
     assert load_model(model).estimator.heads_ == ("extensive",)
 
 
+def test_fit_interrupted_without_a_checkpoint_saves_nothing(
+    small_files, tmp_path, monkeypatch, capsys
+):
+    from acn_sklearn.acn._callbacks import Progress
+
+    def ctrl_c(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise KeyboardInterrupt  # skorch ends the fit quietly, as on Ctrl-C
+
+    monkeypatch.setattr(Progress, "on_epoch_end", ctrl_c)
+    train, _ = small_files
+    model = tmp_path / "acn.model"
+    args = ["fit", "--model", f"acn:{TINY_NETWORK}", "--data", str(train), "-o", str(model)]
+    assert main(args) == 130
+    assert "interrupted; nothing saved" in capsys.readouterr().err
+    assert not model.exists()
+
+
 def test_fit_and_predict_atomic_charges_one_row_per_atom(tmp_path, qm9_subset_atoms, capsys):
     molecules = [atoms.copy() for atoms in qm9_subset_atoms[:120]]
     for atoms in molecules:
