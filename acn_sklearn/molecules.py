@@ -457,8 +457,6 @@ def predict_valid(model, X, **predict_params):
     """
     import warnings
 
-    from .domain import DomainWarning
-
     X = to_array(X)
     reasons: list[str | None] = [None] * len(X)
     keep = np.arange(len(X))
@@ -475,10 +473,10 @@ def predict_valid(model, X, **predict_params):
                 reasons[keep[i]] = reason
             keep = np.delete(keep, list(error.reasons))
     for warning in caught:  # the predicted molecules' indices are those of X
-        if isinstance(warning.message, DomainWarning):
-            message = warning.message
+        message = warning.message
+        if hasattr(message, "molecules"):  # a DomainWarning names molecules by index
             warnings.warn(
-                DomainWarning(message.model, message.reason, keep[message.molecules]),
+                type(message)(message.model, message.reason, keep[message.molecules]),
                 stacklevel=2,
             )
         else:
