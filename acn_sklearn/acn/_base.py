@@ -352,7 +352,9 @@ class ACNBase(NeuralNetRegressor):
             cloud_order=self.cloud_order,
             n_radial=self.n_radial,
             radial_basis=self.radial_basis,
-            keep_pairs=self.n_clouds > 1 or self.n_interactions > 0,
+            pair_degrees=(
+                self.cloud_order if self.n_clouds > 1 else 2 if self.n_interactions > 0 else 0
+            ),
             per_atom=HEADS[self.heads_[0]].per_atom,
         )
 

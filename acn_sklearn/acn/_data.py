@@ -203,7 +203,7 @@ def featurize(
     cloud_order: int,
     n_radial: int,
     radial_basis: str = "bessel",
-    keep_pairs: bool,
+    pair_degrees: int,
     per_atom: bool = False,
 ) -> MoleculeDataset:
     """Compute every geometry-only feature of validated molecules once.
@@ -222,10 +222,12 @@ def featurize(
         Sorted nuclear charges the model knows; species index = position here.
     radius, cloud_order, n_radial, radial_basis :
         See :class:`~acn_sklearn.ACNRegressor`.
-    keep_pairs : bool
-        Keep the neighbour list for later convolutions (``n_clouds > 1``) and
-        interaction layers (``n_interactions > 0``);
-        otherwise only the atom densities are stored.
+    pair_degrees : int
+        Keep the neighbour list, with its spherical harmonics of the first
+        ``pair_degrees`` degrees (``pair_degrees**2`` columns): all
+        ``cloud_order`` for later convolutions (``n_clouds > 1``), 2 (the
+        directions) for interaction layers (``n_interactions > 0``). With 0 only
+        the atom densities are stored.
     per_atom : bool, default=False
         Whether ``y`` holds one row per atom.
 
@@ -239,6 +241,7 @@ def featurize(
     density = torch.empty(
         offsets[-1], cloud_order**2, len(elements) * n_radial, dtype=DENSITY_DTYPE
     )
+    keep_pairs = pair_degrees > 0
     pair_parts: dict[str, list] = {"centre": [], "neighbour": [], "radial": [], "harmonics": []}
     pairs_per_molecule = []
     for start in range(0, len(X), FEATURIZE_CHUNK):
@@ -253,7 +256,7 @@ def featurize(
             pair_parts["centre"].append(torch.from_numpy(pairs.centre - local))
             pair_parts["neighbour"].append(torch.from_numpy(pairs.neighbour - local))
             pair_parts["radial"].append(pairs.radial)
-            pair_parts["harmonics"].append(pairs.harmonics)
+            pair_parts["harmonics"].append(pairs.harmonics[:, : pair_degrees**2])
             pairs_per_molecule.append(pair_counts)
     if keep_pairs:
         pair_arrays = {name: torch.cat(parts) for name, parts in pair_parts.items()}

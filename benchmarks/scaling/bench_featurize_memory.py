@@ -45,7 +45,7 @@ before = rss()
 data.FEATURIZE_CHUNK = chunk
 start = time.perf_counter()
 ds = data.featurize(X, y, elements=elements, radius=p["radius"], cloud_order=p["cloud_order"],
-                    n_radial=p["n_radial"], keep_pairs=False)
+                    n_radial=p["n_radial"], pair_degrees=0)
 training_statistics(ds, y, element_counts(X, elements), cloud_order=p["cloud_order"],
                     n_radial=p["n_radial"], output="linear", heads=("extensive",))
 seconds = time.perf_counter() - start

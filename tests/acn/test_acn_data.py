@@ -22,7 +22,7 @@ def dataset(qm9_subset):
         radius=3.0,
         cloud_order=3,
         n_radial=4,
-        keep_pairs=True,
+        pair_degrees=4,
     )
     return X, np.asarray(y[:12]), ds
 
@@ -112,8 +112,8 @@ def test_the_last_atom_of_a_29_atom_molecule_is_a_neighbour_and_has_potentials()
     assert V[28, 1] == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("keep_pairs", [False, True])
-def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pairs):
+@pytest.mark.parametrize("pair_degrees", [0, 2, 3])
+def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, pair_degrees):
     """Chunks of 7 molecules (the last one partial) give the arrays of one pass, bit for bit."""
     import acn_sklearn.acn._data as data
 
@@ -124,7 +124,7 @@ def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pai
         radius=3.0,
         cloud_order=3,
         n_radial=4,
-        keep_pairs=keep_pairs,
+        pair_degrees=pair_degrees,
     )
     whole = data.featurize(X, y, **settings)
     monkeypatch.setattr(data, "FEATURIZE_CHUNK", 7)
@@ -132,7 +132,9 @@ def test_featurizing_in_chunks_changes_nothing(qm9_subset, monkeypatch, keep_pai
     assert whole.arrays.keys() == chunked.arrays.keys()
     for name, array in whole.arrays.items():
         assert torch.equal(array, chunked.arrays[name]), name
-    assert (len(whole.arrays["centre"]) > 0) == keep_pairs
+    assert (len(whole.arrays["centre"]) > 0) == (pair_degrees > 0)
+    if pair_degrees:
+        assert whole.arrays["harmonics"].shape[1] == pair_degrees**2
 
 
 def test_densities_are_stored_rounded_to_half_precision(qm9_subset):
@@ -143,7 +145,7 @@ def test_densities_are_stored_rounded_to_half_precision(qm9_subset):
 
     X = np.asarray(qm9_subset[0][:20])
     ds = data.featurize(
-        X, None, elements=ELEMENTS, radius=3.0, cloud_order=4, n_radial=4, keep_pairs=False
+        X, None, elements=ELEMENTS, radius=3.0, cloud_order=4, n_radial=4, pair_degrees=0
     )
     pairs = neighbour_pairs(X, 3.0, cloud_order=4, n_radial=4)
     species = np.searchsorted(ELEMENTS, X[:, :, 0][X[:, :, 0] > 0].astype(np.int64))

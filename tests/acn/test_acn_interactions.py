@@ -36,7 +36,7 @@ def _batch(X, cloud_order=3, n_radial=5):
         radius=3.0,
         cloud_order=cloud_order,
         n_radial=n_radial,
-        keep_pairs=True,
+        pair_degrees=cloud_order,
     )
     batch, _ = dataset.batch(np.arange(len(X)))
     for name in PAIR_FIELDS:
@@ -248,7 +248,7 @@ def test_regressor_without_interactions_predicts_as_the_default(qm9_subset, tiny
     explicit = ACNRegressor(max_epochs=2, random_state=0, n_interactions=0, **tiny)
     explicit.fit(X[:60], y[:60])
     assert np.array_equal(default.predict(X[60:80]), explicit.predict(X[60:80]))
-    # Without interactions the dataset keeps no pairs (as before they existed).
+    # Without interactions the dataset keeps no pairs.
     assert len(default._featurize(X[:3]).arrays["centre"]) == 0
 
 
@@ -281,3 +281,22 @@ def test_atom_regressor_takes_interactions(qm9_subset, tiny):
     moved = model.predict(_transform(X[60:], _rotation(2, True), np.array([1.0, 2.0, 3.0])))
     np.testing.assert_allclose(moved, reference, atol=1e-5)
     np.testing.assert_allclose(reference.sum(axis=1), 0.0, atol=1e-5)
+
+
+def test_interactions_keep_only_the_pair_directions_they_read(qm9_subset, tiny, monkeypatch):
+    """With one cloud, the pairs keep the harmonics of degrees 0 and 1 (4 columns, not
+    ``cloud_order**2``), and the fit is the one that keeps them all, bit for bit."""
+    import acn_sklearn.acn._base as base
+
+    X, y = qm9_subset
+    params = dict(max_epochs=2, random_state=0, n_interactions=1, cloud_order=4, **tiny)
+    lean = ACNRegressor(**params).fit(X[:60], y[:60])
+    assert lean._featurize(X[:3]).arrays["harmonics"].shape[1] == 4
+    featurize = base.featurize
+    monkeypatch.setattr(base, "featurize", lambda *a, **k: featurize(*a, **k | {"pair_degrees": 4}))
+    full = ACNRegressor(**params).fit(X[:60], y[:60])
+    assert full._featurize(X[:3]).arrays["harmonics"].shape[1] == 16
+    assert np.array_equal(lean.predict(X[60:80]), full.predict(X[60:80]))
+    # a second cloud reads every degree
+    two_clouds = ACNRegressor(**(params | {"n_interactions": 0, "n_clouds": 2}))
+    assert two_clouds.fit(X[:60], y[:60])._featurize(X[:3]).arrays["harmonics"].shape[1] == 16

@@ -19,7 +19,7 @@ def _data(qm9_subset, n=7, cloud_order=3, n_radial=5):
         radius=3.0,
         cloud_order=cloud_order,
         n_radial=n_radial,
-        keep_pairs=True,
+        pair_degrees=cloud_order,
     )
     return ds.batch(np.arange(n))
 
