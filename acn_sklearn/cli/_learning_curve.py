@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     from ..study.learning_curve import run_cells
     from ..study.reports import markdown_table, table_rows, write_outputs
 
+    if args.merge:
+        return _merge(args)
     if args.paper and args.full:
         raise ValueError("--paper and --full are two different grids: choose one")
     if args.max_memory is not None and args.max_memory <= 0:
@@ -201,6 +203,71 @@ def run(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
+#: What runs must share for their cells to stand in one table: the same test molecules.
+_SHARED_SETTINGS = ("data", "target", "n_test", "test_seed")
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """Write the outputs of earlier runs' cells together, fitting nothing."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..study._provenance import provenance
+    from ..study.learning_curve import Cell
+    from ..study.reports import markdown_table, table_rows, write_outputs
+
+    if args.models or args.sizes or args.paper or args.full:
+        raise ValueError("--merge writes earlier runs' cells: it takes no models or sizes")
+    runs, cells, seen = [], [], {}
+    for path in args.merge:
+        record = json.loads(Path(path).read_text())
+        settings = record["settings"]
+        if runs and (shared := [k for k in _SHARED_SETTINGS if settings[k] != runs[0][k]]):
+            raise ValueError(
+                f"{path}: its {', '.join(shared)} differ from {args.merge[0]}'s: "
+                "its cells were scored on other test molecules"
+            )
+        runs.append(settings)
+        for fields in record["cells"]:
+            key = (fields["model"], fields["n_train"], fields["repeat"])
+            if key in seen:
+                raise ValueError(
+                    f"{path}: the cell {key[0]} at N = {key[1]:,} (repeat {key[2]}) "
+                    f"is also in {seen[key]}"
+                )
+            seen[key] = path
+            arrays = {k: np.asarray(fields[k]) for k in ("test_indices", "predictions")}
+            mae = float("nan") if fields["mae"] is None else fields["mae"]
+            cells.append(Cell(**(fields | arrays | {"mae": mae})))
+    if data_source(args) != runs[0]["data"]:
+        raise ValueError(
+            f"the runs were on {runs[0]['data']}, not {data_source(args)}: give --data"
+        )
+    args.target, args.n_test, args.test_seed = (
+        runs[0][k] for k in ("target", "n_test", "test_seed")
+    )
+    X, y, names, unit = load_data(args)
+    cells.sort(key=lambda c: (c.n_train, c.model, c.repeat))
+    out = Path(args.output)
+    settings = {
+        **{k: runs[0][k] for k in _SHARED_SETTINGS},
+        "models": list(dict.fromkeys(c.model for c in cells)),
+        "sizes": sorted({c.n_train for c in cells}),
+        "complete": all(run.get("complete", True) for run in runs),
+        "runs": runs,
+        **provenance(args.command_line),
+    }
+    paths = write_outputs(
+        cells, out, y=y, X=X, smiles=names, target=args.target, unit=unit, settings=settings
+    )
+    print(markdown_table(table_rows(cells), unit))
+    for name, path in paths.items():
+        print(f"wrote {name}: {path}", file=sys.stderr)
+    return 0
+
+
 def register(commands) -> None:
     """Add the subcommand to the ``acn-sklearn`` parser."""
     curve = commands.add_parser(
@@ -261,4 +328,12 @@ def register(commands) -> None:
         "needs the 'dask' extra); the cache folder must be one they all reach",
     )
     curve.add_argument("--no-cache", action="store_true", help="recompute every cell")
+    curve.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="RESULTS",
+        help="fit nothing: write the table and figures of the cells of earlier runs' "
+        "results.json files together (runs on the same data, target and test set, e.g. "
+        "the paper's grid and a full-QM9 cell that took hours on its own)",
+    )
     curve.set_defaults(run=run)

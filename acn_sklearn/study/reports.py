@@ -130,7 +130,8 @@ def write_outputs(
 
     ``settings`` holds the run's options and its provenance (``command``,
     ``date``, ``machine``, ``acn_sklearn``, from
-    :func:`acn_sklearn._provenance.provenance`); the Markdown table names them.
+    :func:`acn_sklearn._provenance.provenance`); the Markdown table names them,
+    or those of each of ``settings["runs"]`` (cells of several runs, merged).
     Figures need at least one finished cell; Figure 5 shows every model at the
     largest N (repeat 0) and lists the best one's largest errors.
 
@@ -151,10 +152,13 @@ def write_outputs(
     at_largest = [c for c in ran if c.n_train == largest and c.repeat == 0]
     by_element = errors_by_element(at_largest, X, y)
     peers = peers_for(target, unit)
+    runs = "".join(
+        f"`{run['command']}`, run {run['date']} on {run['machine']}, "
+        f"acn_sklearn {run['acn_sklearn']}.\n\n"
+        for run in settings.get("runs", [settings])
+    )
     paths["table_md"].write_text(
-        f"# Test MAE of {target} ({unit})\n\n"
-        f"`{settings['command']}`, run {settings['date']} on {settings['machine']}, "
-        f"acn_sklearn {settings['acn_sklearn']}.\n\n{markdown_table(rows, unit)}\n"
+        f"# Test MAE of {target} ({unit})\n\n{runs}{markdown_table(rows, unit)}\n"
         + (f"\n{peer_table(peers)}\n" if peers else "")
         + (f"\n{_element_table(by_element, largest, unit)}\n" if ran else "")
     )

@@ -480,3 +480,35 @@ def test_an_interrupted_network_cell_is_not_cached_and_resumes_at_its_last_epoch
     assert not resumed[0].cached
     np.testing.assert_array_equal(resumed[0].predictions, uninterrupted[0].predictions)
     assert run_cells([spec], [60], X, y, n_test=100, cache_dir=tmp_path)[0].cached
+
+
+def test_cli_merges_the_cells_of_earlier_runs_into_one_table(finished_run, tmp_path, capsys):
+    """A cell that took hours on its own (all of QM9) joins a grid run earlier: one table,
+    one Figure 4, each run's command named; runs on other test molecules are refused."""
+    large = tmp_path / "large"
+    common = ["learning-curve", "--data", SUBSET, "--n-test", "100", "--models", "cm"]
+    assert main([*common, "--sizes", "250", "-o", str(large)]) == 0
+    merged = tmp_path / "merged"
+    runs = [str(finished_run / "results.json"), str(large / "results.json")]
+    assert main(["learning-curve", "--data", SUBSET, "--merge", *runs, "-o", str(merged)]) == 0
+    record = json.loads((merged / "results.json").read_text())
+    sources = [json.loads(Path(run).read_text())["cells"] for run in runs]
+    assert record["cells"] == sorted(
+        sources[0] + sources[1], key=lambda c: (c["n_train"], c["model"], c["repeat"])
+    )
+    assert [(c["model"], c["n_train"]) for c in record["cells"]][-1] == ("cm", 250)
+    assert record["errors_by_element"]["n_train"] == 250
+    table = (merged / "table1.md").read_text()
+    for run in record["settings"]["runs"]:
+        assert run["command"] in table
+    assert (merged / "figure4_learning_curves.png").stat().st_size > 0
+    capsys.readouterr()
+    merge = ["learning-curve", "--data", SUBSET, "--merge", runs[0]]
+    assert main([*merge, runs[0], "-o", str(merged)]) == 1
+    assert "the cell cm at N = 60 (repeat 0) is also in" in capsys.readouterr().err
+    other = tmp_path / "other"
+    assert main([*common, "--sizes", "250", "--n-test", "90", "-o", str(other)]) == 0
+    assert main([*merge, str(other / "results.json"), "-o", str(merged)]) == 1
+    assert "its n_test differ" in capsys.readouterr().err
+    assert main(["learning-curve", "--merge", runs[0], "-o", str(merged)]) == 1
+    assert "give --data" in capsys.readouterr().err
