@@ -122,14 +122,20 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=6e-3)
     parser.add_argument("--max-epochs", type=int, default=200)
-    parser.add_argument("--train-seconds", type=float, default=210.0)
+    parser.add_argument("--train-seconds", type=float, default=390.0)
     parser.add_argument(
         "--total-seconds",
         type=float,
-        default=300.0,
+        default=480.0,
         help="training also stops this long after the start, less 30 s for prediction",
     )
     parser.add_argument("--n-jobs", type=int, default=None, help="CPU threads (estimator's)")
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help='more ACNRegressor parameters as JSON, e.g. \'{"n_interactions": 1}\'',
+    )
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or "gpu_out"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -154,6 +160,7 @@ def main(argv=None):
         random_state=0,
         verbose=2,
         callbacks=[("time_budget", budget), ("stages", stages)],
+        **args.params,
     )
     if cuda:
         torch.cuda.reset_peak_memory_stats()
