@@ -134,7 +134,7 @@ def main(argv=None):
         "--params",
         type=json.loads,
         default={},
-        help='more ACNRegressor parameters as JSON, e.g. \'{"n_interactions": 1}\'',
+        help="more ACNRegressor parameters as JSON, e.g. '{\"n_interactions\": 1}'",
     )
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or "gpu_out"))
     args = parser.parse_args(argv)
