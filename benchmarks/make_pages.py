@@ -2,7 +2,7 @@
 
     python benchmarks/make_pages.py
 
-One page per question (speed, accuracy, kernels, uncertainty, scaling, properties)
+One page per question (speed, accuracy, peers, kernels, uncertainty, scaling, properties)
 from ``benchmarks/results.jsonl``, every table row ending in its record id, with the
 hand-written notes of ``benchmarks/notes/<question>/``: a notes file named after a
 report (``<report>.md``, the part of a record id before ``-<table>-<row>``) goes
@@ -36,6 +36,11 @@ QUESTIONS = {
         "ACNRegressor on the fixed QM9 split (U_atomization, kcal/mol; 2,000 test molecules "
         "never used for fitting, early stopping or choices): single networks by N, "
         "ensembles and averages, screens and ablations.",
+    ),
+    "peers": (
+        "Against peers",
+        "ACN, SchNet and MACE on the same QM9 split within the same CPU wall-clock budget: "
+        "the test MAE (U_atomization, kcal/mol) each reaches.",
     ),
     "kernels": ("Kernel models", "CM, SLATM and FCHL19 kernel ridge: accuracy, cost, settings."),
     "uncertainty": ("Uncertainty", "How well each model's predicted std measures its error."),
