@@ -1,8 +1,9 @@
 """The applicability domain of a fitted model: which molecules lie outside its training data.
 
-A model extrapolates, often wildly, on molecules unlike any it was fitted on: a
-41-atom alkane predicted by models fitted on QM9 (at most 29 atoms) differed by
-118 kcal/mol between models whose in-domain error is 1-2. :class:`TrainingDomain`
+A model extrapolates, often wildly, on molecules unlike any it was fitted on
+(a 41-atom alkane, for models fitted on QM9's molecules of at most 29 atoms, gets
+predictions that differ between models by far more than their in-domain
+errors). :class:`TrainingDomain`
 records, at fit time, the largest training molecule, the elements, the bonded
 element pairs and how near each atom's nearest neighbour was (which also tells
 coordinates in bohr from coordinates in Angstrom), and after the fit the level

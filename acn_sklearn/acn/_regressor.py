@@ -33,7 +33,7 @@ class ACNRegressor(ACNBase):
         ``output="linear"`` only):
 
         - ``"extensive"``: their sum, on top of a per-element linear baseline
-          (energies; what every target got before heads existed);
+          (energies);
         - ``"intensive"``: their attention-weighted mean, the weights a softmax
           over the molecule's atoms of learned scores (``homo``, ``lumo``,
           ``gap``): a molecule and two far-apart copies of it get the same
