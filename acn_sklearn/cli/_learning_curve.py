@@ -109,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
 
     from ..study._provenance import provenance
     from ..study.learning_curve import run_cells
-    from ..study.reports import markdown_table, table_rows, write_outputs
 
     if args.merge:
         return _merge(args)
@@ -187,20 +186,20 @@ def run(args: argparse.Namespace) -> int:
             "command to continue",
             file=sys.stderr,
         )
+    _write(cells, out, X, y, names, args.target, unit, settings | {"complete": not interrupted})
+    return 130 if interrupted else 0
+
+
+def _write(cells, out, X, y, names, target: str, unit: str, settings: dict) -> None:
+    """Write Table 1, the figures and the JSON; print the table and where they went."""
+    from ..study.reports import markdown_table, table_rows, write_outputs
+
     paths = write_outputs(
-        cells,
-        out,
-        y=y,
-        X=X,
-        smiles=names,
-        target=args.target,
-        unit=unit,
-        settings=settings | {"complete": not interrupted},
+        cells, out, y=y, X=X, smiles=names, target=target, unit=unit, settings=settings
     )
     print(markdown_table(table_rows(cells), unit))
     for name, path in paths.items():
         print(f"wrote {name}: {path}", file=sys.stderr)
-    return 130 if interrupted else 0
 
 
 #: What runs must share for their cells to stand in one table: the same test molecules.
@@ -216,7 +215,6 @@ def _merge(args: argparse.Namespace) -> int:
 
     from ..study._provenance import provenance
     from ..study.learning_curve import Cell
-    from ..study.reports import markdown_table, table_rows, write_outputs
 
     if args.models or args.sizes or args.paper or args.full:
         raise ValueError("--merge writes earlier runs' cells: it takes no models or sizes")
@@ -259,12 +257,7 @@ def _merge(args: argparse.Namespace) -> int:
         "runs": runs,
         **provenance(args.command_line),
     }
-    paths = write_outputs(
-        cells, out, y=y, X=X, smiles=names, target=args.target, unit=unit, settings=settings
-    )
-    print(markdown_table(table_rows(cells), unit))
-    for name, path in paths.items():
-        print(f"wrote {name}: {path}", file=sys.stderr)
+    _write(cells, out, X, y, names, args.target, unit, settings)
     return 0
 
 
