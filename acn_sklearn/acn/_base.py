@@ -85,6 +85,30 @@ def _refuse_fixed(estimator, params) -> None:
             raise ValueError(f"{estimator} does not take the skorch parameter {key!r}: {reason}")
 
 
+def validation_split(n: int, fraction: float, random_state) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted and the validation molecules of a fit's random split, in drawn order.
+
+    ``max(1, round(fraction * n))`` molecules are held out for validation (early
+    stopping, the learning-rate schedule, the posterior's calibration).
+
+    Parameters
+    ----------
+    n : int
+        Training molecules.
+    fraction : float
+        ``validation_fraction``, above 0.
+    random_state : int, Generator or None
+        Seed of the draw.
+
+    Returns
+    -------
+    fit, valid : ndarray of int
+    """
+    n_valid = max(1, round(fraction * n))
+    order = np.random.default_rng(random_state).permutation(n)
+    return order[n_valid:], order[:n_valid]
+
+
 class ACNBase(NeuralNetRegressor):
     """The parameters and the training of an AtomCloudNet estimator.
 
@@ -450,10 +474,9 @@ class ACNBase(NeuralNetRegressor):
         if not self.validation_fraction:
             self.validation_indices_ = np.zeros(0, dtype=int)
             return X, None
-        n_valid = max(1, round(self.validation_fraction * len(X)))
-        order = np.random.default_rng(self.random_state).permutation(len(X))
-        self.validation_indices_ = np.sort(order[:n_valid])
-        return X.subset(order[n_valid:]), X.subset(order[:n_valid])
+        fit, valid = validation_split(len(X), self.validation_fraction, self.random_state)
+        self.validation_indices_ = np.sort(valid)
+        return X.subset(fit), X.subset(valid)
 
     def get_iterator(self, dataset, training=False):
         """Mini-batches of a :class:`MoleculeDataset` (shuffled when training)."""

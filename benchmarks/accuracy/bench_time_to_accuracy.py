@@ -95,6 +95,7 @@ from skorch.history import History  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from acn_sklearn import ACNRegressor  # noqa: E402
+from acn_sklearn.acn._base import validation_split  # noqa: E402
 from benchmarks.common import held_out_split, write_report  # noqa: E402
 from benchmarks.speed.bench_acn_gpu import Stages, TimeBudget  # noqa: E402
 
@@ -136,10 +137,9 @@ MACE = dict(
 
 
 def fit_valid_split(n: int, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Fitted and validation indices, drawn as ``ACNRegressor.get_split_datasets`` draws them."""
-    n_valid = max(1, round(fraction * n))
-    order = np.random.default_rng(seed).permutation(n)
-    return order[n_valid:], np.sort(order[:n_valid])
+    """Fitted and (sorted) validation indices: the split ``ACNRegressor`` draws for that seed."""
+    fit, valid = validation_split(n, fraction, seed)
+    return fit, np.sort(valid)
 
 
 def molecules(X: np.ndarray):
